@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { PostgresConfig } from '../config/postgres-config.js';
+import type { Logger } from '../observability/logger.js';
 
 /** Why the pool closed a connection. */
 export type DestroyReason = 'idle' | 'lifetime' | 'error' | 'shutdown';
@@ -121,7 +122,7 @@ export interface PoolDependencies {
   /** Label for metrics and logs. Default `default`. */
   readonly name?: string;
   /** Where warnings (leaks, idle errors) and debug lines go. Default: silent. */
-  readonly logger?: import('../observability/logger.js').Logger;
+  readonly logger?: Logger;
   /** Metric hooks. */
   readonly observer?: PoolObserver;
   /** Called once per new connection before first use (after the session settings are applied). */

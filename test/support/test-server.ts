@@ -4,6 +4,7 @@
  * - `TEST_PG=testcontainers`: a throw-away container from `@testcontainers/postgresql` (needs Docker);
  * - otherwise: a private embedded PostgreSQL started for this run and removed after it.
  */
+import type * as TestcontainersModule from '@testcontainers/postgresql';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
 
@@ -40,7 +41,7 @@ async function serverVersion(url: string): Promise<number> {
 }
 
 async function startTestcontainers(): Promise<TestServer> {
-  let module: typeof import('@testcontainers/postgresql');
+  let module: typeof TestcontainersModule;
   try {
     module = await import('@testcontainers/postgresql');
   } catch (error) {
