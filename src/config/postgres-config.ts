@@ -21,7 +21,11 @@ export const SSL_MODES: readonly SslMode[] = Object.freeze([
   'verify-full',
 ]);
 
-/** A duration as accepted on input: milliseconds as a number or digits, or `"250ms"`, `"30s"`, `"5m"`, `"1h"`. */
+/**
+ * A duration as accepted on input: milliseconds as a number or digits, or numbers with units as
+ * Go's `time.ParseDuration` reads them: `"250ms"`, `"30s"`, `"5m"`, `"1h"`, `"1.5s"`, `"1m30s"`.
+ * Whole milliseconds, not negative, at most 2^31 − 1 ms (the longest Node.js timer).
+ */
 export type DurationInput = number | string;
 
 /**
@@ -44,11 +48,15 @@ export interface PostgresConfig {
   readonly password: string | undefined;
   /** TLS mode with libpq's meaning. Default `prefer`. */
   readonly sslMode: SslMode;
-  /** Path of the CA certificate(s) to verify the server with (`PGSSLROOTCERT`). */
+  /**
+   * Absolute path of the CA certificate(s) to verify the server with (`PGSSLROOTCERT`), or
+   * `"system"` for the platform's CA roots. When none is given, libpq's `~/.postgresql/root.crt`
+   * is used for `require`, `verify-ca` and `verify-full` if it exists.
+   */
   readonly sslRootCert: string | undefined;
-  /** Path of the client certificate (`PGSSLCERT`). */
+  /** Absolute path of the client certificate (`PGSSLCERT`). */
   readonly sslCert: string | undefined;
-  /** Path of the client private key (`PGSSLKEY`). */
+  /** Absolute path of the client private key (`PGSSLKEY`). */
   readonly sslKey: string | undefined;
   /** Largest number of connections the pool opens. Default 10. */
   readonly maxConns: number;
@@ -64,7 +72,7 @@ export interface PostgresConfig {
   readonly healthCheckPeriodMs: number;
   /** Longest wait for a pooled connection before `AcquireTimeoutError`. Default 10 s; never infinite. */
   readonly acquireTimeoutMs: number;
-  /** Longest wait to open one TCP/TLS connection and authenticate. Default 10 s. */
+  /** Longest wait to open one TCP/TLS connection and authenticate. Default 10 s; 0 = no limit (as libpq's `connect_timeout=0`). */
   readonly connectTimeoutMs: number;
   /** Server-side `statement_timeout` set on each session. Default 0 (off: the server's setting). */
   readonly statementTimeoutMs: number;
@@ -81,6 +89,7 @@ export interface PostgresConfig {
  * durations take {@link DurationInput}.
  */
 export interface PostgresConfigInput {
+  /** A `postgres://` URL read instead of `DATABASE_URL` (which is then ignored); the other options here win over its parts. */
   readonly connectionString?: string;
   readonly host?: string;
   readonly port?: number | string;
