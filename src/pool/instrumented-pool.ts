@@ -12,11 +12,11 @@ export type DestroyReason = 'idle' | 'lifetime' | 'error' | 'shutdown';
 export interface PoolStats {
   /** Connections open or being opened. */
   readonly total: number;
-  /** Open connections waiting in the pool. */
+  /** Open connections waiting in the pool. (Briefly lower while housekeeping inspects them.) */
   readonly idle: number;
-  /** Connections handed out and not yet released. */
+  /** Connections handed out to callers and not yet released. */
   readonly active: number;
-  /** Callers waiting for a connection. */
+  /** Acquisitions in progress: callers waiting for a free connection or for a new one to open. */
   readonly waiting: number;
   /** `maxConns`. */
   readonly max: number;
@@ -26,7 +26,7 @@ export interface PoolStats {
   readonly acquireCount: number;
   /** Total time spent in successful acquisitions, seconds. */
   readonly acquireDurationSeconds: number;
-  /** Successful acquisitions that found no idle connection and had to wait for one. */
+  /** Successful acquisitions that found no idle connection and had to wait for one (to be released or opened). */
   readonly emptyAcquireCount: number;
   /** Acquisitions abandoned by the caller (AbortSignal). */
   readonly canceledAcquireCount: number;
@@ -36,6 +36,11 @@ export interface PoolStats {
   readonly acquireErrorCount: number;
   /** Connections opened since start. */
   readonly createdCount: number;
+  /**
+   * Attempts to open a connection that failed, whoever asked (an acquisition, the warm-up or
+   * housekeeping). A `prefer`/`allow` first attempt that the fallback then completed is not counted.
+   */
+  readonly connectErrorCount: number;
   /** Connections closed since start, by reason. */
   readonly destroyedCount: Readonly<Record<DestroyReason, number>>;
   /** Connections held past `leakDetectionThresholdMs`. */
@@ -53,9 +58,18 @@ export interface PooledConnection {
   /** The server's backend process id (for `pg_cancel_backend`), once connected. */
   readonly processId: number | undefined;
   /**
-   * Gives the connection back. With an error that leaves the connection unusable (connection-class
-   * SQLSTATE, admin shutdown, socket error), the connection is destroyed instead of reused.
-   * A second call does nothing.
+   * This connection's lifetime in milliseconds: `maxConnLifetimeMs` minus its random jitter
+   * (`Infinity` when lifetime is unlimited). Once it is this old, the pool closes it at its next
+   * release, or while it is idle.
+   */
+  readonly lifetimeMs: number;
+  /**
+   * Gives the connection back. The connection is destroyed instead of reused when `error` leaves it
+   * unusable (see `isFatalConnectionError`: connection-class SQLSTATE, admin shutdown, socket
+   * error…), when the client emitted `error` or ended while borrowed, when it is still inside a
+   * transaction (`BEGIN` without `COMMIT`/`ROLLBACK`), when it outlived its lifetime, or when the
+   * pool is closing. Pass the last error seen on the connection, if any; a non-fatal error
+   * (e.g. a constraint violation) keeps the connection. A second call does nothing.
    */
   release(error?: unknown): void;
 }
@@ -73,16 +87,23 @@ export interface CloseOptions {
 }
 
 /**
- * Events for metrics and tracing. Every method is optional and must not throw;
- * the pool calls them synchronously.
+ * Events for metrics and tracing. Every method is optional; the pool calls them synchronously.
+ * A hook that throws is logged (once per hook) and otherwise ignored: it never breaks the pool.
  */
 export interface PoolObserver {
+  /** A connection was handed out after `waitSeconds`; `waited` when no idle connection was ready. */
   onAcquire?(event: { readonly connectionId: number; readonly waitSeconds: number; readonly waited: boolean }): void;
+  /** An acquisition failed: timed out, canceled by its signal, could not connect, or the pool is closed. */
   onAcquireFailed?(event: { readonly reason: 'timeout' | 'canceled' | 'error' | 'closed'; readonly waitSeconds: number }): void;
+  /** A caller released a connection it held for `heldSeconds`. */
   onRelease?(event: { readonly connectionId: number; readonly heldSeconds: number }): void;
+  /** A new connection is ready; `connectSeconds` includes TLS fallback and the `onConnect` hook. */
   onConnect?(event: { readonly connectionId: number; readonly connectSeconds: number }): void;
+  /** A connection was closed (its socket has ended). */
   onDestroy?(event: { readonly connectionId: number; readonly reason: DestroyReason }): void;
+  /** A connection has been held longer than `leakDetectionThresholdMs` (reported once per borrow). */
   onLeak?(event: { readonly connectionId: number; readonly heldSeconds: number; readonly stack: string }): void;
+  /** An idle connection failed (server restart, `pg_terminate_backend`, network); it was removed. */
   onIdleError?(event: { readonly connectionId: number | undefined; readonly error: Error }): void;
 }
 
@@ -95,10 +116,24 @@ export interface InstrumentedPool {
   readonly name: string;
   /** The configuration the pool was built from. */
   readonly config: PostgresConfig;
-  /** The underlying `pg.Pool`'s connection options (password non-enumerable), e.g. for a control connection. */
+  /**
+   * The connection options of the pool's first connection attempts (password non-enumerable),
+   * A fresh, mutable copy on every read, safe to give to `new pg.Client()`. With `sslmode`
+   * `prefer`/`allow` the first attempt may be refused: prefer {@link InstrumentedPool.openClient},
+   * which retries with the fallback TLS choice.
+   */
   readonly connectionOptions: Readonly<pg.ClientConfig>;
   /** True once `close()` has been called. */
   readonly closed: boolean;
+  /**
+   * Opens a connection outside the pool (not counted, not limited by `maxConns`, never waits for a
+   * pooled connection) with the pool's settings and its `sslmode` fallback, e.g. a control
+   * connection for `pg_cancel_backend`. `applicationName` replaces the session's
+   * `application_name`. The `onConnect` dependency is not run for it. Errors the client emits
+   * later are logged at debug level (so they cannot crash the process). The caller must `end()` it.
+   * Rejects with `PoolClosedError` after `close()`.
+   */
+  openClient(options?: { readonly applicationName?: string }): Promise<pg.Client>;
   /** Borrows a connection, waiting at most `acquireTimeoutMs`. Rejects with `PoolClosedError` after `close()`. */
   acquire(options?: AcquireOptions): Promise<PooledConnection>;
   /** Runs one statement on a borrowed connection and releases it (with the error, if any). */
@@ -106,13 +141,20 @@ export interface InstrumentedPool {
     sql: string,
     parameters?: readonly unknown[],
   ): Promise<pg.QueryResult<R>>;
-  /** Opens connections until `minConns` are open; resolves when they are (or rejects with the first error). */
+  /**
+   * Opens connections until `minConns` are open; resolves when they are (or rejects with the first
+   * connect error, which is also logged and counted in `connectErrorCount`). Concurrent calls share
+   * one run. `createPool` starts it in the background; housekeeping repeats it every
+   * `healthCheckPeriodMs`. Rejects with `PoolClosedError` after `close()`.
+   */
   warmUp(): Promise<void>;
   /** A snapshot of gauges and counters. */
   stats(): PoolStats;
   /**
-   * Stops new acquisitions (`PoolClosedError`), waits up to `timeoutMs` for borrowed connections,
-   * then destroys the rest and ends the pool. Idempotent: every call returns the same promise.
+   * Stops new acquisitions (`PoolClosedError`, also for callers already waiting) and housekeeping,
+   * closes idle connections, waits up to `timeoutMs` for borrowed connections (each is closed as it
+   * is released), then closes the rest (their queries fail) and ends the pool. Destroy reason
+   * `shutdown`. Idempotent: every call returns the same promise (later options are ignored).
    */
   close(options?: CloseOptions): Promise<void>;
 }
@@ -125,6 +167,10 @@ export interface PoolDependencies {
   readonly logger?: Logger;
   /** Metric hooks. */
   readonly observer?: PoolObserver;
-  /** Called once per new connection before first use (after the session settings are applied). */
+  /**
+   * Called once per new connection before first use (the session settings are already applied:
+   * they are startup parameters). If it rejects, the connection is closed and the acquisition
+   * fails with that error.
+   */
   readonly onConnect?: (client: pg.PoolClient) => Promise<void>;
 }

@@ -1,0 +1,439 @@
+/**
+ * `createPool`: an {@link InstrumentedPool} over `pg.Pool`, using its public API only
+ * (`connect()`, `client.release(err?)`, the `connect`/`remove`/`error` events,
+ * `totalCount`/`idleCount`, `end()`).
+ *
+ * - **Waiting** ({@link PermitQueue}, {@link AcquireDeadline}). pg.Pool's `connectionTimeoutMillis`
+ *   bounds both the connect and the wait in its queue, and a waiter cannot be taken out of that
+ *   queue. So this pool hands out *permits*, one per connection checked out of pg.Pool
+ *   (`maxConns` in all), from its own FIFO queue; with a permit, `pg.Pool.connect()` never
+ *   queues: it returns an idle client or opens a new one at once. The wait for a permit and the
+ *   connect race one deadline (`acquireTimeoutMs`, the caller's `AbortSignal`, or `close()`),
+ *   while `connectTimeoutMs` (pg's `connectionTimeoutMillis`) still bounds each connect. A
+ *   connection that arrives after its caller gave up goes back to the pool.
+ * - **Registry** ({@link ConnectionTracker}): ids, jittered lifetimes, destroy reasons, broken
+ *   clients, idle errors.
+ * - **Lifetime and idle eviction.** A borrowed connection past its lifetime is closed at release;
+ *   an idle one when an acquisition pulls it out of pg.Pool (another one is taken) or by the
+ *   {@link Housekeeping} sweep, which also keeps `minConns` open. pg's own `idleTimeoutMillis`
+ *   and `maxLifetimeSeconds` are off.
+ * - **Release.** A connection goes back to pg.Pool unless it must be closed: fatal error
+ *   ({@link isFatalConnectionError}), broken client, still inside a transaction, past its
+ *   lifetime, or the pool is closing.
+ */
+import pg from 'pg';
+import type { PostgresConfig } from '../config/postgres-config.js';
+import { AcquireTimeoutError } from '../errors/acquire-timeout-error.js';
+import { PoolClosedError } from '../errors/pool-closed-error.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
+import { AcquireDeadline, type DeadlineOutcome } from './acquire-deadline.js';
+import { ConditionWaiter } from './condition-waiter.js';
+import type { ConnectionRecord } from './connection-record.js';
+import { ConnectionTracker } from './connection-tracker.js';
+import { describeError } from './describe-error.js';
+import { isFatalConnectionError } from './fatal-error.js';
+import { Housekeeping, type HousekeepingPool } from './housekeeping.js';
+import type {
+  AcquireOptions,
+  CloseOptions,
+  DestroyReason,
+  InstrumentedPool,
+  PoolDependencies,
+  PooledConnection,
+  PoolStats,
+} from './instrumented-pool.js';
+import { LeakDetector } from './leak-detector.js';
+import { PermitQueue } from './permit-queue.js';
+import { toClientConfig, toPgPoolConfig } from './pg-pool-options.js';
+import { PoolCounters } from './pool-counters.js';
+import { BorrowedConnection } from './pooled-connection.js';
+import { ObserverCaller, safeLogger } from './safe-hooks.js';
+import { TlsFallback } from './tls-fallback-client.js';
+
+/** Default of {@link CloseOptions.timeoutMs}. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
+/** After `pg.Pool.end()`, how long to wait for the last `remove` events (sockets closing). */
+const REMOVAL_GRACE_MS = 2_000;
+
+class PgInstrumentedPool implements InstrumentedPool {
+  readonly name: string;
+  readonly config: PostgresConfig;
+  readonly #pg: pg.Pool;
+  readonly #tls: TlsFallback;
+  readonly #logger: Logger;
+  readonly #observer: ObserverCaller;
+  readonly #counters = new PoolCounters();
+  readonly #leaks: LeakDetector;
+  readonly #permits: PermitQueue;
+  readonly #tracker: ConnectionTracker;
+  readonly #housekeeping: Housekeeping;
+  readonly #pending = new Set<AcquireDeadline>();
+  readonly #changes = new ConditionWaiter();
+  #borrowed = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(config: PostgresConfig, deps: PoolDependencies) {
+    this.name = deps.name ?? 'default';
+    this.config = config;
+    this.#logger = safeLogger(deps.logger ?? silentLogger);
+    this.#observer = new ObserverCaller(deps.observer, this.#logger, this.name);
+    this.#leaks = new LeakDetector({
+      thresholdMs: config.leakDetectionThresholdMs,
+      poolName: this.name,
+      logger: this.#logger,
+      counters: this.#counters,
+      observer: this.#observer,
+    });
+    this.#permits = new PermitQueue(config.maxConns);
+    this.#tracker = new ConnectionTracker({
+      config,
+      poolName: this.name,
+      logger: this.#logger,
+      observer: this.#observer,
+      counters: this.#counters,
+      isClosing: () => this.#closed,
+      onChange: () => this.#changes.notify(),
+    });
+    this.#tls = new TlsFallback(
+      config,
+      (client) => this.#tracker.constructed(client),
+      (refusal) =>
+        this.#logger.debug('server refused the first TLS choice of sslmode; connecting again with the fallback', {
+          pool: this.name,
+          sslMode: config.sslMode,
+          error: describeError(refusal),
+        }),
+    );
+    const options = toPgPoolConfig(config, this.#tls.first);
+    options.Client = this.#tls.Client;
+    const onConnect = deps.onConnect;
+    if (onConnect) options.onConnect = (client) => onConnect(client as pg.PoolClient);
+    this.#pg = new pg.Pool(options);
+    this.#tracker.attach(this.#pg);
+    const pgPool = this.#pg;
+    const isClosed = (): boolean => this.#closed;
+    const checkOutSpare = (count: number, decide: (held: readonly ConnectionRecord[]) => void): Promise<unknown[]> =>
+      this.#checkOutSpare(count, decide);
+    const host: HousekeepingPool = {
+      get closed() {
+        return isClosed();
+      },
+      get totalCount() {
+        return pgPool.totalCount;
+      },
+      get idleCount() {
+        return pgPool.idleCount;
+      },
+      checkOutSpare,
+    };
+    this.#housekeeping = new Housekeeping({ config, poolName: this.name, logger: this.#logger, tracker: this.#tracker, pool: host });
+  }
+
+  get connectionOptions(): Readonly<pg.ClientConfig> {
+    return toClientConfig(this.config, this.#tls.first);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Starts housekeeping and the background warm-up. */
+  start(): void {
+    this.#housekeeping.start();
+  }
+
+  async openClient(options: { readonly applicationName?: string } = {}): Promise<pg.Client> {
+    if (this.#closed) throw new PoolClosedError(this.name);
+    const clientOptions = toClientConfig(this.config, this.#tls.first);
+    if (options.applicationName !== undefined) clientOptions.application_name = options.applicationName;
+    const client = await this.#tls.connectClient(clientOptions);
+    client.on('error', (error: Error) =>
+      this.#logger.debug('standalone connection failed', { pool: this.name, error: describeError(error) }),
+    );
+    return client;
+  }
+
+  warmUp(): Promise<void> {
+    return this.#housekeeping.warmUp();
+  }
+
+  // ---- acquisition ------------------------------------------------------------------------
+
+  async acquire(options: AcquireOptions = {}): Promise<PooledConnection> {
+    const stack = this.#leaks.captureStack();
+    const started = performance.now();
+    if (this.#closed) {
+      this.#acquireFailed('closed', started);
+      throw new PoolClosedError(this.name);
+    }
+    const { signal } = options;
+    if (signal?.aborted) {
+      this.#acquireFailed('canceled', started);
+      throw signal.reason;
+    }
+    const deadline = new AcquireDeadline(this.config.acquireTimeoutMs, signal, () => this.#timeoutError());
+    this.#pending.add(deadline);
+    let holdsPermit = false;
+    try {
+      let empty = false;
+      if (this.#permits.tryTake()) {
+        holdsPermit = true;
+      } else {
+        empty = true;
+        const request = this.#permits.request();
+        try {
+          await deadline.race(request.granted);
+        } catch (error) {
+          if (!request.cancel()) this.#permits.release(); // granted just as the wait ended
+          throw error;
+        }
+        holdsPermit = true;
+      }
+      if (this.#pg.idleCount === 0) empty = true;
+      const checkout = this.#checkoutForCaller();
+      let client: pg.PoolClient;
+      try {
+        client = await deadline.race(checkout);
+      } catch (error) {
+        if (deadline.outcome !== undefined) {
+          // The caller is gone; if the connection still comes, it goes back to the pool.
+          holdsPermit = false;
+          checkout.then(
+            (late) => this.#returnUnused(this.#tracker.recordOf(late)),
+            () => this.#permits.release(),
+          );
+        }
+        throw error;
+      }
+      holdsPermit = false; // the permit now belongs to the borrowed connection
+      return this.#handOut(client, started, empty, stack);
+    } catch (error) {
+      if (holdsPermit) this.#permits.release();
+      this.#acquireFailed(deadline.outcome ?? 'error', started);
+      throw error;
+    } finally {
+      deadline.dispose();
+      this.#pending.delete(deadline);
+      this.#changes.notify();
+    }
+  }
+
+  async query<R extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    parameters: readonly unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
+    const connection = await this.acquire();
+    let result: pg.QueryResult<R>;
+    try {
+      result = await connection.client.query<R>(sql, [...parameters]);
+    } catch (error) {
+      connection.release(error);
+      throw error;
+    }
+    connection.release();
+    return result;
+  }
+
+  /** One `pg.Pool.connect()`, with the TLS fallback; counts failed connects. */
+  async #checkout(): Promise<pg.PoolClient> {
+    try {
+      return await this.#tls.connect(() => this.#pg.connect());
+    } catch (error) {
+      if (!this.#closed) {
+        this.#counters.connectFailed();
+        this.#logger.debug('could not open a connection', { pool: this.name, error: describeError(error) });
+      }
+      throw error;
+    }
+  }
+
+  /** A checkout for a caller: idle connections found broken or expired are closed and replaced. */
+  async #checkoutForCaller(): Promise<pg.PoolClient> {
+    for (;;) {
+      const client = await this.#checkout();
+      const record = this.#tracker.recordOf(client);
+      if (record.state === 'new') return client;
+      if (record.broken) this.#tracker.destroy(record, 'error');
+      else if (performance.now() >= record.expiresAt) this.#tracker.destroy(record, 'lifetime');
+      else return client;
+    }
+  }
+
+  #handOut(client: pg.PoolClient, started: number, empty: boolean, stack: string | undefined): PooledConnection {
+    const record = this.#tracker.recordOf(client);
+    const now = performance.now();
+    const waitSeconds = (now - started) / 1000;
+    const connection = new BorrowedConnection(record.id, client, record.lifetimeMs, (error) =>
+      this.#release(record, now, error),
+    );
+    record.state = 'borrowed';
+    record.revoke = () => connection.revoke();
+    record.leakWatch = this.#leaks.watch(record.id, now, stack);
+    this.#borrowed += 1;
+    this.#counters.acquired(waitSeconds, empty);
+    this.#observer.emit('onAcquire', { connectionId: record.id, waitSeconds, waited: empty });
+    return connection;
+  }
+
+  #acquireFailed(reason: DeadlineOutcome | 'error', started: number): void {
+    this.#counters.acquireFailed(reason);
+    this.#observer.emit('onAcquireFailed', { reason, waitSeconds: (performance.now() - started) / 1000 });
+  }
+
+  #timeoutError(): AcquireTimeoutError {
+    return new AcquireTimeoutError({
+      poolName: this.name,
+      timeoutMs: this.config.acquireTimeoutMs,
+      max: this.config.maxConns,
+      total: this.#pg.totalCount,
+      active: this.#borrowed,
+      idle: this.#pg.idleCount,
+      waiting: this.#pending.size,
+    });
+  }
+
+  // ---- release ----------------------------------------------------------------------------
+
+  #release(record: ConnectionRecord, acquiredAt: number, error: unknown): void {
+    record.leakWatch?.stop();
+    record.leakWatch = undefined;
+    record.revoke = undefined;
+    this.#borrowed -= 1;
+    this.#observer.emit('onRelease', { connectionId: record.id, heldSeconds: (performance.now() - acquiredAt) / 1000 });
+    const reason = this.#releaseVerdict(record, error);
+    if (reason === undefined) {
+      record.state = 'idle';
+      record.lastReleasedAt = performance.now();
+      record.client.release();
+    } else {
+      this.#tracker.destroy(record, reason);
+    }
+    this.#permits.release();
+    this.#changes.notify();
+  }
+
+  /** Why a connection coming back from a caller must be closed, or `undefined` to keep it. */
+  #releaseVerdict(record: ConnectionRecord, error: unknown): DestroyReason | undefined {
+    if (this.#closed) return 'shutdown';
+    if (record.broken || (error !== undefined && isFatalConnectionError(error))) return 'error';
+    const transaction = record.client.getTransactionStatus();
+    if (transaction === 'T' || transaction === 'E') {
+      this.#logger.warn('connection released inside a transaction; closing it (the server rolls the transaction back)', {
+        pool: this.name,
+        connectionId: record.id,
+      });
+      return 'error';
+    }
+    if (performance.now() >= record.expiresAt) return 'lifetime';
+    return undefined;
+  }
+
+  /**
+   * Gives back a connection checked out by housekeeping, or for a caller who left, and frees its
+   * permit. Its idle clock is not reset (the sweep and the warm-up do not count as use).
+   */
+  #returnUnused(record: ConnectionRecord): void {
+    if (this.#closed) this.#tracker.destroy(record, 'shutdown');
+    else if (record.broken) this.#tracker.destroy(record, 'error');
+    else {
+      record.state = 'idle';
+      record.client.release();
+    }
+    this.#permits.release();
+    this.#changes.notify();
+  }
+
+  /** See {@link HousekeepingPool.checkOutSpare}. */
+  async #checkOutSpare(count: number, decide: (held: readonly ConnectionRecord[]) => void): Promise<unknown[]> {
+    let permits = 0;
+    while (permits < count && this.#permits.tryTake()) permits += 1;
+    if (permits === 0) return [];
+    const checkouts: Promise<pg.PoolClient>[] = [];
+    for (let i = 0; i < permits; i += 1) checkouts.push(this.#checkout());
+    const results = await Promise.allSettled(checkouts);
+    const held: ConnectionRecord[] = [];
+    const failures: unknown[] = [];
+    for (const result of results) {
+      if (result.status === 'fulfilled') {
+        const record = this.#tracker.recordOf(result.value);
+        record.state = 'housekeeping';
+        held.push(record);
+      } else {
+        failures.push(result.reason);
+        this.#permits.release();
+      }
+    }
+    if (!this.#closed) decide(held);
+    // pg.Pool handed out its idle list from the top: giving back in reverse keeps its order.
+    for (const record of held.reverse()) {
+      if (record.state === 'closing') this.#permits.release();
+      else this.#returnUnused(record);
+    }
+    this.#changes.notify();
+    return failures;
+  }
+
+  // ---- stats and shutdown -------------------------------------------------------------------
+
+  stats(): PoolStats {
+    return this.#counters.snapshot({
+      total: this.#pg.totalCount,
+      idle: this.#pg.idleCount,
+      active: this.#borrowed,
+      waiting: this.#pending.size,
+      max: this.config.maxConns,
+      min: this.config.minConns,
+    });
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#shutdown(options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    return this.#closing;
+  }
+
+  async #shutdown(timeoutMs: number): Promise<void> {
+    this.#closed = true;
+    this.#housekeeping.stop();
+    for (const deadline of [...this.#pending]) deadline.expire('closed', new PoolClosedError(this.name));
+    for (const record of this.#tracker.all()) {
+      if (record.state === 'idle') record.destroyReason ??= 'shutdown';
+    }
+    // Idle connections close now; borrowed ones as they come back (#releaseVerdict: 'shutdown').
+    const ended = this.#pg.end();
+    const returned = await this.#changes.until(() => this.#borrowed === 0, timeoutMs);
+    if (!returned) {
+      for (const record of this.#tracker.all()) {
+        if (record.state !== 'borrowed' || record.revoke?.() !== true) continue;
+        this.#logger.warn('connection not released before the close timeout; closing it', {
+          pool: this.name,
+          connectionId: record.id,
+          timeoutMs,
+        });
+        record.leakWatch?.stop();
+        record.leakWatch = undefined;
+        record.revoke = undefined;
+        this.#borrowed -= 1;
+        this.#tracker.destroy(record, 'shutdown');
+        this.#permits.release();
+      }
+    }
+    await ended;
+    await this.#changes.until(() => this.#tracker.size === 0, REMOVAL_GRACE_MS);
+  }
+}
+
+/**
+ * Creates an {@link InstrumentedPool} from a validated configuration. The pool starts opening
+ * `minConns` connections in the background (failures are logged and counted; await
+ * {@link InstrumentedPool.warmUp} to wait for them) and runs its housekeeping (idle eviction,
+ * lifetime, minimum connections) every `healthCheckPeriodMs` on an `unref()`ed timer.
+ *
+ * @throws {ConfigError} when a TLS certificate or key file named by the configuration cannot be read
+ */
+export function createPool(config: PostgresConfig, deps: PoolDependencies = {}): InstrumentedPool {
+  const pool = new PgInstrumentedPool(config, deps);
+  pool.start();
+  return pool;
+}

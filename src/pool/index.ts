@@ -1,0 +1,14 @@
+/** The instrumented connection pool: `createPool` over `pg.Pool`. */
+export { createPool, DEFAULT_CLOSE_TIMEOUT_MS } from './create-pool.js';
+export { isFatalConnectionError } from './fatal-error.js';
+export { connectionLifetimeMs, type RandomSource } from './lifetime.js';
+export type {
+  AcquireOptions,
+  CloseOptions,
+  DestroyReason,
+  InstrumentedPool,
+  PoolDependencies,
+  PooledConnection,
+  PoolObserver,
+  PoolStats,
+} from './instrumented-pool.js';

@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { PoolClosedError } from '../../../src/errors/pool-closed-error.js';
+import { createPool } from '../../../src/pool/create-pool.js';
+import { poolConfig } from '../../support/pool-config.js';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
+import { Admin, CapturingLogger, waitFor } from './pool-test-kit.js';
+
+async function failureOf(work: Promise<unknown>): Promise<unknown> {
+  try {
+    await work;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('pool close', () => {
+  let db: TestDatabase;
+  let admin: Admin;
+
+  before(async () => {
+    db = await createTestDatabase('pool close');
+    admin = await Admin.connect(db);
+  });
+  after(async () => {
+    await admin.end();
+    await db.drop();
+  });
+
+  it('lets a query in flight finish, then closes; later acquisitions fail with PoolClosedError', async () => {
+    const config = poolConfig(db, { minConns: 2, maxConns: 3 });
+    const pool = createPool(config);
+    await pool.warmUp();
+    const inFlight = pool.query<{ done: number }>('select pg_sleep(0.3), 1 as done');
+    await waitFor('the query to hold a connection', () => pool.stats().active === 1);
+    const closing = pool.close();
+    expect(pool.close()).to.equal(closing); // idempotent: the same promise
+    expect(pool.close({ timeoutMs: 1 })).to.equal(closing);
+    expect(pool.closed).to.equal(true);
+    expect(await failureOf(pool.acquire())).to.be.instanceOf(PoolClosedError);
+    const result = await inFlight;
+    expect(result.rows[0]?.done).to.equal(1);
+    await closing;
+    expect(await failureOf(pool.acquire())).to.be.instanceOf(PoolClosedError);
+    expect(await failureOf(pool.query('select 1'))).to.be.instanceOf(PoolClosedError);
+    await waitFor('the sessions to end on the server', async () => (await admin.sessions(config.applicationName)).length === 0);
+    const stats = pool.stats();
+    expect(stats).to.include({ total: 0, idle: 0, active: 0, waiting: 0 });
+    expect(stats.destroyedCount).to.deep.equal({ idle: 0, lifetime: 0, error: 0, shutdown: 2 });
+  });
+
+  it('rejects waiting acquisitions with PoolClosedError', async () => {
+    const pool = createPool(poolConfig(db, { maxConns: 1 }));
+    const held = await pool.acquire();
+    const waiting = pool.acquire();
+    await waitFor('a waiter', () => pool.stats().waiting === 1);
+    const closing = pool.close();
+    expect(await failureOf(waiting)).to.be.instanceOf(PoolClosedError);
+    held.release();
+    await closing;
+    expect(pool.stats()).to.include({ total: 0, waiting: 0, acquireTimeoutCount: 0 });
+  });
+
+  it('closes a connection never released once the timeout passes', async () => {
+    const logger = new CapturingLogger();
+    const config = poolConfig(db, { maxConns: 2 });
+    const pool = createPool(config, { logger });
+    const forgotten = await pool.acquire();
+    const pid = forgotten.processId;
+    await pool.close({ timeoutMs: 200 });
+    await waitFor('the session to end on the server', async () => (await admin.sessions(config.applicationName)).length === 0);
+    expect(pool.stats()).to.include({ total: 0, active: 0 });
+    expect(pool.stats().destroyedCount.shutdown).to.equal(1);
+    expect(logger.find('warn', 'not released before the close timeout')).to.have.length(1);
+    expect(logger.find('warn', 'not released')[0]?.meta).to.include({ connectionId: forgotten.id });
+    let failure: unknown;
+    await forgotten.client.query('select 1').catch((error: unknown) => {
+      failure = error;
+    });
+    expect(failure).to.be.instanceOf(Error); // the session is gone
+    forgotten.release(); // a late release is harmless
+    expect(pool.stats().destroyedCount.shutdown).to.equal(1);
+    expect(pid).to.be.a('number');
+  });
+
+  it('closes an idle pool and rejects warmUp afterwards', async () => {
+    const pool = createPool(poolConfig(db, { minConns: 1 }));
+    await pool.warmUp();
+    await pool.close();
+    expect(await failureOf(pool.warmUp())).to.be.instanceOf(PoolClosedError);
+    expect(pool.stats().destroyedCount.shutdown).to.equal(1);
+  });
+});

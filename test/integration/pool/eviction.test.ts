@@ -1,0 +1,117 @@
+import { expect } from 'chai';
+import { createPool } from '../../../src/pool/create-pool.js';
+import type { InstrumentedPool, PooledConnection } from '../../../src/pool/instrumented-pool.js';
+import { poolConfig } from '../../support/pool-config.js';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
+import { Admin, sleep, waitFor } from './pool-test-kit.js';
+
+describe('pool idle eviction and connection lifetime', () => {
+  let db: TestDatabase;
+  let admin: Admin;
+  const pools: InstrumentedPool[] = [];
+
+  before(async () => {
+    db = await createTestDatabase('pool eviction');
+    admin = await Admin.connect(db);
+  });
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
+  });
+  after(async () => {
+    await admin.end();
+    await db.drop();
+  });
+
+  async function acquireMany(pool: InstrumentedPool, count: number): Promise<PooledConnection[]> {
+    return Promise.all(Array.from({ length: count }, () => pool.acquire()));
+  }
+
+  it('closes connections idle longer than maxConnIdleTime, down to minConns', async () => {
+    const config = poolConfig(db, { minConns: 1, maxConns: 4, maxConnIdleTime: 200, healthCheckPeriod: 50, maxConnLifetime: 0 });
+    const pool = createPool(config);
+    pools.push(pool);
+    const held = await acquireMany(pool, 4);
+    expect(pool.stats().total).to.equal(4);
+    for (const connection of held) connection.release();
+    await waitFor('idle connections to be evicted down to minConns', () => pool.stats().total === 1);
+    await waitFor('the removals to be counted', () => pool.stats().destroyedCount.idle === 3);
+    await waitFor('one session left on the server', async () => (await admin.sessions(config.applicationName)).length === 1);
+    expect(pool.stats().destroyedCount).to.deep.include({ lifetime: 0, error: 0 });
+    // The survivor works.
+    expect((await pool.query<{ one: number }>('select 1 as one')).rows).to.deep.equal([{ one: 1 }]);
+  });
+
+  it('keeps connections that are used more often than the idle limit', async () => {
+    const config = poolConfig(db, { minConns: 0, maxConns: 2, maxConnIdleTime: 1_000, healthCheckPeriod: 50, maxConnLifetime: 0 });
+    const pool = createPool(config);
+    pools.push(pool);
+    const connection = await pool.acquire();
+    const id = connection.id;
+    connection.release();
+    for (let i = 0; i < 8; i += 1) {
+      await sleep(100);
+      const again = await pool.acquire();
+      expect(again.id).to.equal(id);
+      again.release();
+    }
+    expect(pool.stats().destroyedCount.idle).to.equal(0);
+  });
+
+  it('gives each connection a lifetime within [maxConnLifetime - jitter, maxConnLifetime]', async () => {
+    const pool = createPool(poolConfig(db, { maxConns: 8, maxConnLifetime: 60_000, maxConnLifetimeJitter: 20_000 }));
+    pools.push(pool);
+    const held = await acquireMany(pool, 8);
+    const lifetimes = held.map((connection) => connection.lifetimeMs);
+    for (const connection of held) connection.release();
+    for (const lifetime of lifetimes) expect(lifetime).to.be.within(40_000, 60_000);
+    expect(new Set(lifetimes).size).to.be.greaterThan(1); // jitter is random per connection
+  });
+
+  it('replaces an idle connection past its lifetime: the backend pid changes', async () => {
+    const config = poolConfig(db, { minConns: 1, maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 100, healthCheckPeriod: 50 });
+    const pool = createPool(config);
+    pools.push(pool);
+    await pool.warmUp();
+    const [firstPid] = await admin.sessions(config.applicationName);
+    await waitFor('the first session to be recycled', async () => {
+      const pids = await admin.sessions(config.applicationName);
+      return pids.length === 1 && pids[0] !== firstPid;
+    });
+    await waitFor('the recycling to be counted', () => pool.stats().destroyedCount.lifetime >= 1);
+    const connection = await pool.acquire();
+    expect(connection.processId).to.not.equal(firstPid);
+    connection.release();
+  });
+
+  it('closes a borrowed connection past its lifetime when it is released, not while in use', async () => {
+    // Housekeeping is far away: only the release path acts.
+    const config = poolConfig(db, { maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 0, healthCheckPeriod: 3_600_000 });
+    const pool = createPool(config);
+    pools.push(pool);
+    const connection = await pool.acquire();
+    const pid = connection.processId;
+    await sleep(400);
+    // Still usable while borrowed.
+    expect((await connection.client.query('select 1 as one')).rows).to.deep.equal([{ one: 1 }]);
+    connection.release();
+    await waitFor('the expired connection to be closed', () => pool.stats().destroyedCount.lifetime === 1);
+    const next = await pool.acquire();
+    expect(next.processId).to.not.equal(pid);
+    next.release();
+    await waitFor('one session left on the server', async () => (await admin.sessions(config.applicationName)).length === 1);
+  });
+
+  it('does not hand out an idle connection past its lifetime even before housekeeping runs', async () => {
+    const config = poolConfig(db, { maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 0, healthCheckPeriod: 3_600_000 });
+    const pool = createPool(config);
+    pools.push(pool);
+    const connection = await pool.acquire();
+    const pid = connection.processId;
+    connection.release();
+    await sleep(400);
+    const next = await pool.acquire();
+    expect(next.processId).to.not.equal(pid);
+    next.release();
+    await waitFor('the expired connection to be counted', () => pool.stats().destroyedCount.lifetime === 1);
+  });
+});

@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { createPool } from '../../../src/pool/create-pool.js';
+import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
+import { poolConfig } from '../../support/pool-config.js';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
+import { CapturingLogger, sleep, waitFor } from './pool-test-kit.js';
+
+describe('pool leak detection', () => {
+  let db: TestDatabase;
+  const pools: InstrumentedPool[] = [];
+
+  before(async () => {
+    db = await createTestDatabase('pool leaks');
+  });
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
+  });
+  after(async () => {
+    await db.drop();
+  });
+
+  it('warns once, with the acquiring stack, about a connection held past the threshold, and when it comes back', async () => {
+    const logger = new CapturingLogger();
+    const leaks: { connectionId: number; stack: string }[] = [];
+    const pool = createPool(poolConfig(db, { leakDetectionThreshold: 100 }), {
+      logger,
+      observer: { onLeak: (event) => void leaks.push(event) },
+    });
+    pools.push(pool);
+    const connection = await pool.acquire();
+    await waitFor('a leak warning', () => logger.find('warn', 'leak').length > 0);
+    await sleep(300); // three more thresholds: still one warning
+    const warnings = logger.find('warn', 'leak detection threshold');
+    expect(warnings).to.have.length(1);
+    expect(String(warnings[0]?.meta?.stack)).to.include('leak-detection.test');
+    expect(warnings[0]?.meta).to.include({ connectionId: connection.id, pool: 'default' });
+    expect(pool.stats().leaksDetected).to.equal(1);
+    expect(leaks).to.have.length(1);
+    expect(leaks[0]?.stack).to.include('leak-detection.test');
+
+    connection.release();
+    expect(logger.find('warn', 'reported as leaked was returned')).to.have.length(1);
+    // A returned leak is an ordinary connection again.
+    expect(pool.stats()).to.include({ active: 0, idle: 1 });
+  });
+
+  it('stays silent for connections released in time, and when detection is off', async () => {
+    const logger = new CapturingLogger();
+    const on = createPool(poolConfig(db, { leakDetectionThreshold: 5_000 }), { logger });
+    const off = createPool(poolConfig(db, { leakDetectionThreshold: 0 }), { logger });
+    pools.push(on, off);
+    const quick = await on.acquire();
+    quick.release();
+    const held = await off.acquire();
+    await sleep(200);
+    held.release();
+    expect(logger.find('warn', 'leak')).to.deep.equal([]);
+    expect(on.stats().leaksDetected + off.stats().leaksDetected).to.equal(0);
+  });
+});

@@ -1,0 +1,88 @@
+/** Helpers shared by the pool's integration tests (not a test file itself). */
+import pg from 'pg';
+import type { Logger } from '../../../src/observability/logger.js';
+import type { TestDatabase } from '../../support/test-database.js';
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `condition` until it holds; fails with `description` after `timeoutMs` (generous: this
+ * waits for a state, it never asserts how fast the state is reached).
+ */
+export async function waitFor(
+  description: string,
+  condition: () => boolean | Promise<boolean>,
+  { timeoutMs = 20_000, intervalMs = 20 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${description}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** One captured log line. */
+export interface LogEntry {
+  readonly level: keyof Logger;
+  readonly message: string;
+  readonly meta: Record<string, unknown> | undefined;
+}
+
+/** A logger that keeps every line, for assertions. */
+export class CapturingLogger implements Logger {
+  readonly entries: LogEntry[] = [];
+  error(message: string, meta?: Record<string, unknown>): void {
+    this.entries.push({ level: 'error', message, meta });
+  }
+  warn(message: string, meta?: Record<string, unknown>): void {
+    this.entries.push({ level: 'warn', message, meta });
+  }
+  info(message: string, meta?: Record<string, unknown>): void {
+    this.entries.push({ level: 'info', message, meta });
+  }
+  debug(message: string, meta?: Record<string, unknown>): void {
+    this.entries.push({ level: 'debug', message, meta });
+  }
+  /** Lines at `level` whose message contains `text`. */
+  find(level: keyof Logger, text: string): LogEntry[] {
+    return this.entries.filter((entry) => entry.level === level && entry.message.includes(text));
+  }
+}
+
+/** A connection of its own to the test database, outside any pool: to watch and kill the pool's sessions. */
+export class Admin {
+  readonly #client: pg.Client;
+
+  private constructor(client: pg.Client) {
+    this.#client = client;
+  }
+
+  static async connect(db: TestDatabase): Promise<Admin> {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    return new Admin(client);
+  }
+
+  /** Backend pids of the sessions with this `application_name` in the current database. */
+  async sessions(applicationName: string): Promise<number[]> {
+    const { rows } = await this.#client.query<{ pid: number }>(
+      'select pid from pg_stat_activity where datname = current_database() and application_name = $1 order by pid',
+      [applicationName],
+    );
+    return rows.map((row) => row.pid);
+  }
+
+  /** `pg_terminate_backend(pid)`; resolves to whether the server signalled it. */
+  async terminate(pid: number): Promise<boolean> {
+    const { rows } = await this.#client.query<{ ok: boolean }>('select pg_terminate_backend($1) as ok', [pid]);
+    return rows[0]?.ok === true;
+  }
+
+  async end(): Promise<void> {
+    await this.#client.end();
+  }
+}
