@@ -1,0 +1,58 @@
+import { Kysely, type KyselyConfig } from 'kysely';
+import { loadConfig } from '../config/load-config.js';
+import type { PostgresConfig, PostgresConfigInput } from '../config/postgres-config.js';
+import { createDialect } from '../dialect/create-dialect.js';
+import type { DialectCommonOptions } from '../dialect/dialect-options.js';
+import { isPostgresConfig } from '../dialect/pg-settings.js';
+import { silentLogger } from '../observability/logger.js';
+import { createPool } from '../pool/create-pool.js';
+import type { InstrumentedPool } from '../pool/instrumented-pool.js';
+
+/** Options of {@link createDatabase}. */
+export interface CreateDatabaseOptions extends DialectCommonOptions {
+  /** Label of the pool in metrics and logs. Default `default`. */
+  readonly poolName?: string;
+  /** Environment read by `loadConfig` when the configuration is not loaded yet. Default `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Kysely options besides the dialect (`plugins`, `log`). */
+  readonly kysely?: Omit<KyselyConfig, 'dialect'>;
+  /** How long `close()` waits for borrowed connections before destroying them. Default: the pool's. */
+  readonly closeTimeoutMs?: number;
+}
+
+/** A ready database: the Kysely instance, its pool, and one call to shut both down. */
+export interface Database<DB> {
+  /** Typed query builder over the pool. */
+  readonly db: Kysely<DB>;
+  /** The pool under `db` (stats, warm-up). */
+  readonly pool: InstrumentedPool;
+  /** Destroys `db`, then closes the pool. Idempotent: every call returns the same promise. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires configuration, pool and dialect into a `Kysely<DB>`: the one call an application makes.
+ * With no configuration, `loadConfig` reads the environment (`DATABASE_URL`, `PG*`…); with a
+ * `PostgresConfigInput`, it is merged over the environment; a loaded `PostgresConfig` is used as
+ * it is. Throws `ConfigError` before anything is opened when the configuration is invalid.
+ */
+export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput, options: CreateDatabaseOptions = {}): Database<DB> {
+  const logger = options.logger ?? silentLogger;
+  const resolved = isPostgresConfig(config) ? config : loadConfig(options.env ?? process.env, config ?? {});
+  const pool = createPool(resolved, { logger, ...(options.poolName === undefined ? {} : { name: options.poolName }) });
+  const dialect = createDialect({ pool, logger, ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }) });
+  const db = new Kysely<DB>({ ...options.kysely, dialect });
+  let closing: Promise<void> | undefined;
+  const closeTimeoutMs = options.closeTimeoutMs;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      try {
+        await db.destroy();
+      } finally {
+        await pool.close(closeTimeoutMs === undefined ? undefined : { timeoutMs: closeTimeoutMs });
+      }
+    })();
+    return closing;
+  };
+  return Object.freeze({ db, pool, close });
+}

@@ -1,0 +1,31 @@
+import { AlertHistoryDbError } from '../errors/alert-history-db-error.js';
+
+/** Why the driver decided a connection must not go back to the pool. */
+export type DiscardReason = 'rollback-failed' | 'session-killed' | 'open-transaction' | 'stream-failed';
+
+const DESCRIPTIONS: Readonly<Record<DiscardReason, string>> = Object.freeze({
+  'rollback-failed': 'a rollback failed, so the transaction state of the session is unknown',
+  'session-killed': 'its session was terminated on request (killSession)',
+  'open-transaction': 'it was released inside an open transaction block',
+  'stream-failed': 'a cursor on it could not be closed',
+});
+
+/**
+ * Given to the pool when a connection is released in a state that forbids reuse; the pool destroys
+ * the connection. Also thrown when a statement is attempted on such a connection.
+ *
+ * Its `severity` is `FATAL`, as on the server errors that end a session, which is what
+ * `isFatalConnectionError` (the pool's release verdict) looks for.
+ */
+export class ConnectionDiscardedError extends AlertHistoryDbError {
+  readonly kind = 'connection' as const;
+  /** `FATAL`: the session must end, as PostgreSQL's severity means. */
+  readonly severity = 'FATAL' as const;
+  /** Why the connection was discarded. */
+  readonly reason: DiscardReason;
+
+  constructor(reason: DiscardReason, cause?: unknown) {
+    super(`connection discarded: ${DESCRIPTIONS[reason]}`, { code: 'CONNECTION_DISCARDED', retryable: false, cause });
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,81 @@
+import type { Dialect } from 'kysely';
+import { loadConfig } from '../config/load-config.js';
+import type { PostgresConfig, PostgresConfigInput } from '../config/postgres-config.js';
+import { silentLogger, type Logger } from '../observability/logger.js';
+import { createPool } from '../pool/create-pool.js';
+import type { InstrumentedPool } from '../pool/instrumented-pool.js';
+import type {
+  ConfigDialectOptions,
+  CreateDialectOptions,
+  OwnedPoolOptions,
+  PoolDialectOptions,
+  SettingsDialectOptions,
+} from './dialect-options.js';
+import { PostgresPoolDialect } from './dialect.js';
+import type { PoolSource } from './driver.js';
+import { InterceptorChain } from './interceptor-chain.js';
+import { isPostgresConfig, toConfigInput } from './pg-settings.js';
+
+function isPoolOptions(options: CreateDialectOptions): options is PoolDialectOptions {
+  return 'pool' in options && options.pool !== undefined;
+}
+
+function isConfigOptions(options: CreateDialectOptions): options is ConfigDialectOptions {
+  return 'config' in options && options.config !== undefined;
+}
+
+/** A source that creates the pool on first use, once, from a configuration loaded now (so that problems surface here). */
+function ownedPool(config: PostgresConfig, owned: OwnedPoolOptions, logger: Logger): PoolSource {
+  let pool: Promise<InstrumentedPool> | undefined;
+  return Object.freeze({
+    owned: true,
+    open: () => {
+      pool ??= Promise.resolve().then(() =>
+        createPool(config, { logger, ...(owned.poolName === undefined ? {} : { name: owned.poolName }) }),
+      );
+      return pool;
+    },
+  });
+}
+
+function load(input: PostgresConfigInput, owned: OwnedPoolOptions): PostgresConfig {
+  return loadConfig(owned.env ?? process.env, input);
+}
+
+/**
+ * Creates a Kysely `Dialect` for PostgreSQL, a drop-in replacement for
+ * `new PostgresDialect({ pool, cursor })`: same SQL, same results and type parsing, plus the
+ * interceptor chain, release-with-error and cancellation from a control connection.
+ *
+ * - `{ pool, interceptors?, logger? }`: runs on an existing pool, which `db.destroy()` leaves open.
+ * - a `PostgresConfig`, `{ config, … }`, or plain settings (`host, port, database, user, password,
+ *   max, ssl, connectionString…` as `pg.PoolConfig` names them, or `PostgresConfigInput` names):
+ *   the configuration is loaded now (over `process.env`, so a `ConfigError` is thrown here) and
+ *   the dialect creates its pool on first use and closes it on `db.destroy()`.
+ *
+ * ```ts
+ * const db = new Kysely<DB>({ dialect: createDialect({ connectionString, max: 20 }) });
+ * ```
+ */
+export function createDialect(options: CreateDialectOptions): Dialect {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('createDialect needs an options object');
+  }
+  if (isPostgresConfig(options)) {
+    return new PostgresPoolDialect({ source: ownedPool(options, {}, silentLogger), chain: undefined, logger: silentLogger });
+  }
+  const { interceptors, logger = silentLogger } = options as Exclude<CreateDialectOptions, PostgresConfig>;
+  const chain = InterceptorChain.of(interceptors);
+  if (isPoolOptions(options)) {
+    const pool = options.pool;
+    const source: PoolSource = Object.freeze({ owned: false, open: () => Promise.resolve(pool) });
+    return new PostgresPoolDialect({ source, chain, logger });
+  }
+  if (isConfigOptions(options)) {
+    const config = isPostgresConfig(options.config) ? options.config : load(options.config, options);
+    return new PostgresPoolDialect({ source: ownedPool(config, options, logger), chain, logger });
+  }
+  const settings = options as SettingsDialectOptions;
+  const config = load(toConfigInput(settings), settings);
+  return new PostgresPoolDialect({ source: ownedPool(config, settings, logger), chain, logger });
+}

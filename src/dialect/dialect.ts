@@ -1,0 +1,50 @@
+import {
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+} from 'kysely';
+import type { Logger } from '../observability/logger.js';
+import { PostgresPoolDriver, type PoolSource } from './driver.js';
+import type { InterceptorChain } from './interceptor-chain.js';
+
+/** What a {@link PostgresPoolDialect} is made of; see `createDialect`. */
+export interface PostgresPoolDialectParts {
+  readonly source: PoolSource;
+  readonly chain: InterceptorChain | undefined;
+  readonly logger: Logger;
+}
+
+/**
+ * A Kysely `Dialect` for PostgreSQL over an instrumented pool: Kysely's own Postgres query
+ * compiler, adapter and introspector, with this library's driver (interceptor chain, release with
+ * error, cancellation from a control connection). Build it with `createDialect`.
+ */
+export class PostgresPoolDialect implements Dialect {
+  readonly #parts: PostgresPoolDialectParts;
+
+  constructor(parts: PostgresPoolDialectParts) {
+    this.#parts = Object.freeze({ ...parts });
+  }
+
+  createDriver(): Driver {
+    return new PostgresPoolDriver(this.#parts);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new PostgresQueryCompiler();
+  }
+
+  createAdapter(): DialectAdapter {
+    return new PostgresAdapter();
+  }
+
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new PostgresIntrospector(db);
+  }
+}

@@ -1,0 +1,17 @@
+/** The Kysely dialect: driver, connection, and the interceptor chain plugins build on. */
+export { createDialect } from './create-dialect.js';
+export { PostgresPoolDialect } from './dialect.js';
+export type {
+  CreateDialectOptions,
+  ConfigDialectOptions,
+  DialectCommonOptions,
+  OwnedPoolOptions,
+  PgPoolSettings,
+  PoolDialectOptions,
+  SettingsDialectOptions,
+} from './dialect-options.js';
+export type { HookResult, InterceptedResult, QueryInterceptor, QueryNext } from './interceptor.js';
+export type { ConnectionSession, QueryContext, QueryMode } from './query-context.js';
+export { QUERY_OPERATIONS, operationOf, type QueryOperation } from './query-operation.js';
+export { MAX_QUERY_TABLES, tablesOf } from './query-tables.js';
+export { ConnectionDiscardedError, type DiscardReason } from './connection-discarded-error.js';

@@ -1,0 +1,50 @@
+import type { QueryResult } from 'kysely';
+import type { QueryContext } from './query-context.js';
+
+/** A result as it travels through the chain: Kysely's shape, rows not yet typed. */
+export type InterceptedResult = QueryResult<unknown>;
+
+/**
+ * Runs the rest of the chain (the inner interceptors, then the server). It may be called more than
+ * once (e.g. to re-run after re-preparing a statement), or not at all (to answer from a cache).
+ */
+export type QueryNext = () => Promise<InterceptedResult>;
+
+/** What a hook may return: nothing, or a promise of nothing. */
+export type HookResult = void | Promise<void>;
+
+/**
+ * A driver-level middleware that sees every statement the dialect runs, successful or not
+ * (a Kysely plugin never sees a failed query, see ARCHITECTURE lesson 3).
+ *
+ * Interceptors form an onion: the first one given is the outermost. For each interceptor, in order:
+ *
+ * 1. `before(ctx)` runs; throwing fails the statement (outer interceptors see the error).
+ * 2. `execute(ctx, next)` runs, or, when absent, the rest of the chain does. `execute` is the
+ *    general form: it can change how the statement runs (set `ctx.statementName`, rewrite
+ *    `ctx.sql`), re-run it (call `next()` again after an error), or short-circuit it (return a
+ *    result without calling `next()`, e.g. from a cache).
+ * 3. Exactly one of `after(ctx, result)` or `error(ctx, error)` runs, with `ctx.durationMs` set,
+ *    for every interceptor whose `before` completed. They observe; to change the outcome, use
+ *    `execute`. If one throws, the statement fails with that error.
+ *
+ * All hooks may be synchronous or return a promise. The plugins of the architecture map onto it:
+ * query timing and audit log use `before`/`after`/`error`; the statement cache and the result
+ * cache use `execute`.
+ *
+ * Streams (`.stream()`) run `before`, then `after` (with empty `rows`; `ctx.rowCount` holds the
+ * number of rows streamed) or `error`, but never `execute`: a cursor cannot be answered from a
+ * cache nor run as a named statement.
+ */
+export interface QueryInterceptor {
+  /** A short name for logs and errors. */
+  readonly name?: string;
+  /** Called before the statement runs. */
+  before?(ctx: QueryContext): HookResult;
+  /** Wraps the execution of the statement; must return the result the caller gets. */
+  execute?(ctx: QueryContext, next: QueryNext): Promise<InterceptedResult>;
+  /** Called after the statement succeeded, with the result the caller gets. */
+  after?(ctx: QueryContext, result: InterceptedResult): HookResult;
+  /** Called after the statement failed, with the error the caller gets. */
+  error?(ctx: QueryContext, error: unknown): HookResult;
+}

@@ -1,0 +1,272 @@
+import { expect } from 'chai';
+import { Kysely, sql } from 'kysely';
+import pg from 'pg';
+import { createDialect } from '../../../src/dialect/create-dialect.js';
+import type { QueryInterceptor } from '../../../src/dialect/interceptor.js';
+import type { QueryContext } from '../../../src/dialect/query-context.js';
+import { createPool } from '../../../src/pool/create-pool.js';
+import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
+import { configOf, PERSON_SCHEMA, type PersonDatabase } from './dialect-support.js';
+
+interface Seen {
+  readonly hook: 'before' | 'after' | 'error';
+  readonly sql: string;
+  readonly operation: string;
+  readonly tables: readonly string[];
+  readonly inTransaction: boolean;
+  readonly mode: string;
+  readonly durationKnown: boolean;
+  readonly rowCount: number | undefined;
+  readonly errorCode?: unknown;
+}
+
+function recorder(seen: Seen[]): QueryInterceptor {
+  const note = (hook: Seen['hook'], ctx: QueryContext, extra: Partial<Seen> = {}): void => {
+    seen.push({
+      hook,
+      sql: ctx.sql,
+      operation: ctx.operation,
+      tables: ctx.tables,
+      inTransaction: ctx.inTransaction,
+      mode: ctx.mode,
+      durationKnown: ctx.durationMs !== undefined,
+      rowCount: ctx.rowCount,
+      ...extra,
+    });
+  };
+  return {
+    name: 'recorder',
+    before: (ctx) => note('before', ctx),
+    after: (ctx) => note('after', ctx),
+    error: (ctx, error) => note('error', ctx, { errorCode: (error as { code?: unknown }).code }),
+  };
+}
+
+async function failureOf(work: () => Promise<unknown>): Promise<Error> {
+  try {
+    await work();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('dialect: interceptor chain', () => {
+  let testDb: TestDatabase;
+  let pool: InstrumentedPool;
+  let plain: Kysely<PersonDatabase>;
+  let seen: Seen[];
+  let db: Kysely<PersonDatabase>;
+
+  before(async () => {
+    testDb = await createTestDatabase('dialect interceptors');
+    pool = createPool(configOf(testDb, { maxConns: 1 }));
+    plain = new Kysely<PersonDatabase>({ dialect: createDialect({ pool }) });
+    await sql.raw(PERSON_SCHEMA).execute(plain);
+    await plain.insertInto('person').values({ first_name: 'Ada', email: 'ada@example.com' }).execute();
+  });
+
+  beforeEach(() => {
+    seen = [];
+    db = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [recorder(seen)] }) });
+  });
+
+  after(async () => {
+    await plain?.destroy();
+    await pool?.close();
+    await testDb?.drop();
+  });
+
+  it('sees before and after of a successful insert, with operation and table', async () => {
+    await db.insertInto('person').values({ first_name: 'Alan' }).execute();
+    expect(seen.map(({ hook, operation, tables, inTransaction, durationKnown }) => ({ hook, operation, tables, inTransaction, durationKnown }))).to.deep.equal([
+      { hook: 'before', operation: 'insert', tables: ['person'], inTransaction: false, durationKnown: false },
+      { hook: 'after', operation: 'insert', tables: ['person'], inTransaction: false, durationKnown: true },
+    ]);
+  });
+
+  it('names every table of a select with joins, target first, without aliases', async () => {
+    await db
+      .selectFrom('person as p')
+      .leftJoin('pet', 'pet.owner_id', 'p.id')
+      .select(['p.first_name', 'pet.name'])
+      .execute();
+    expect(seen.map((s) => [s.hook, s.operation, s.tables])).to.deep.equal([
+      ['before', 'select', ['person', 'pet']],
+      ['after', 'select', ['person', 'pet']],
+    ]);
+    expect(seen[1]?.rowCount).to.equal(2);
+  });
+
+  it('labels update, delete and DDL from the query tree, raw SQL from its keyword', async () => {
+    await db.updateTable('person').set({ age: 1 }).where('id', '=', -1).execute();
+    await db.deleteFrom('pet').where('id', '=', -1).execute();
+    await db.schema.createTable('audit').addColumn('id', 'integer').execute();
+    await sql`/* tagged */ with gone as (delete from pet where id = -1 returning id) select count(*) from gone`.execute(db);
+    await sql`truncate audit`.execute(db);
+    const befores = seen.filter((s) => s.hook === 'before').map((s) => [s.operation, s.tables]);
+    expect(befores).to.deep.equal([
+      ['update', ['person']],
+      ['delete', ['pet']],
+      ['ddl', ['audit']],
+      ['select', []],
+      ['ddl', []],
+    ]);
+  });
+
+  it('sees error (not after) for a failed insert, with the pg.DatabaseError the caller gets', async () => {
+    let hookError: unknown;
+    const spy: QueryInterceptor = {
+      error: (_ctx, error) => {
+        hookError = error;
+      },
+    };
+    const withSpy = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [recorder(seen), spy] }) });
+    const failure = await failureOf(() => withSpy.insertInto('person').values({ first_name: 'Copy', email: 'ada@example.com' }).execute());
+    expect(failure).to.be.instanceOf(pg.DatabaseError);
+    expect(hookError).to.equal(failure);
+    expect(seen.map((s) => [s.hook, s.operation, s.tables, s.errorCode, s.durationKnown])).to.deep.equal([
+      ['before', 'insert', ['person'], undefined, false],
+      ['error', 'insert', ['person'], '23505', true],
+    ]);
+  });
+
+  it('knows which statements run inside a transaction', async () => {
+    await db.transaction().execute(async (trx) => {
+      await trx.insertInto('person').values({ first_name: 'In trx' }).execute();
+    });
+    expect(seen.filter((s) => s.hook === 'before').map((s) => [s.sql, s.operation, s.inTransaction])).to.deep.equal([
+      ['begin', 'other', false],
+      ['insert into "person" ("first_name") values ($1)', 'insert', true],
+      ['commit', 'other', true],
+    ]);
+  });
+
+  it('runs hooks as an onion: first interceptor outermost', async () => {
+    const order: string[] = [];
+    const named = (name: string): QueryInterceptor => ({
+      before: () => void order.push(`${name}.before`),
+      execute: async (_ctx, next) => {
+        order.push(`${name}.execute`);
+        return next();
+      },
+      after: async () => {
+        await Promise.resolve();
+        order.push(`${name}.after`);
+      },
+    });
+    const onion = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [named('a'), named('b')] }) });
+    await onion.selectFrom('person').select('id').execute();
+    expect(order).to.deep.equal(['a.before', 'a.execute', 'b.before', 'b.execute', 'b.after', 'a.after']);
+  });
+
+  it('lets an interceptor answer a query without reaching the server (short-circuit)', async () => {
+    const cache: QueryInterceptor = {
+      execute: async (ctx, next) => (ctx.sql.includes('no_such_table') ? { rows: [{ answer: 42 }] } : next()),
+    };
+    const cached = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [cache, recorder(seen)] }) });
+    // the table does not exist: reaching the server would fail with 42P01
+    const { rows } = await sql<{ answer: number }>`select answer from no_such_table`.execute(cached);
+    expect(rows).to.deep.equal([{ answer: 42 }]);
+    expect(seen).to.deep.equal([]); // inner interceptors never ran
+    const outer = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [recorder(seen), cache] }) });
+    await sql`select answer from no_such_table`.execute(outer);
+    expect(seen.map((s) => [s.hook, s.rowCount, s.durationKnown])).to.deep.equal([
+      ['before', undefined, false],
+      ['after', 1, true],
+    ]);
+  });
+
+  it('lets an interceptor run the statement as a named prepared statement', async () => {
+    const named: QueryInterceptor = {
+      execute: async (ctx, next) => {
+        if (ctx.operation === 'select' && ctx.tables[0] === 'person') ctx.statementName = 'person_by_id';
+        return next();
+      },
+    };
+    const prepared = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [named] }) });
+    const first = await prepared.selectFrom('person').select('first_name').where('id', '=', 1).execute();
+    const again = await prepared.selectFrom('person').select('first_name').where('id', '=', 1).execute();
+    expect(again).to.deep.equal(first);
+    const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(plain);
+    expect(rows.map((r) => r.name)).to.include('person_by_id');
+    await sql`deallocate person_by_id`.execute(plain);
+  });
+
+  it('lets an interceptor see an error and run the statement again', async () => {
+    let attempts = 0;
+    const createOnDemand: QueryInterceptor = {
+      execute: async (ctx, next) => {
+        attempts += 1;
+        try {
+          return await next();
+        } catch (error) {
+          if ((error as { code?: string }).code !== '42P01') throw error;
+          await ctx.session.client.query('create table lazily_made (x int)');
+          attempts += 1;
+          return next();
+        }
+      },
+    };
+    const healing = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [recorder(seen), createOnDemand] }) });
+    const { rows } = await sql<{ n: string }>`select count(*) as n from lazily_made`.execute(healing);
+    expect(rows).to.deep.equal([{ n: '0' }]);
+    expect(attempts).to.equal(2);
+    expect(seen.map((s) => s.hook)).to.deep.equal(['before', 'after']);
+  });
+
+  it('fails the statement when a before hook throws, and the server never runs it', async () => {
+    const guard: QueryInterceptor = {
+      before: (ctx) => {
+        if (ctx.operation === 'delete' && ctx.tables.includes('person')) throw new Error('deletes from person are not allowed');
+      },
+    };
+    const guarded = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [recorder(seen), guard] }) });
+    const failure = await failureOf(() => guarded.deleteFrom('person').execute());
+    expect(failure.message).to.equal('deletes from person are not allowed');
+    expect(seen.map((s) => s.hook)).to.deep.equal(['before', 'error']);
+    const { n } = await plain.selectFrom('person').select(({ fn }) => fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(n)).to.be.greaterThan(0);
+  });
+
+  it('keeps per-statement state and per-connection session state', async () => {
+    const key = Symbol('probe');
+    const sessions: unknown[] = [];
+    const probe: QueryInterceptor = {
+      before: (ctx) => {
+        ctx.state.set(key, ctx.queryId);
+        const count = (ctx.session.state.get(key) as number | undefined) ?? 0;
+        ctx.session.state.set(key, count + 1);
+        sessions.push(ctx.session);
+      },
+      after: (ctx) => {
+        expect(ctx.state.get(key)).to.equal(ctx.queryId);
+      },
+    };
+    const probed = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [probe] }) });
+    await probed.selectFrom('person').select('id').execute();
+    await probed.selectFrom('person').select('id').execute();
+    expect(sessions[0]).to.equal(sessions[1]); // one pooled connection: the same session object
+    expect((sessions[0] as QueryContext['session']).state.get(key)).to.equal(2);
+  });
+
+  it('sees streams: before, then after with the number of rows streamed', async () => {
+    const rows: unknown[] = [];
+    for await (const row of db.selectFrom('person').select('first_name').stream(1)) rows.push(row);
+    expect(seen.map((s) => [s.hook, s.mode, s.operation, s.tables, s.rowCount])).to.deep.equal([
+      ['before', 'stream', 'select', ['person'], undefined],
+      ['after', 'stream', 'select', ['person'], rows.length],
+    ]);
+  });
+
+  it('sees a failed stream through its error hook', async () => {
+    await failureOf(async () => {
+      for await (const row of db.selectFrom('person').select(sql<number>`1 / 0`.as('x')).stream(10)) void row;
+    });
+    expect(seen.map((s) => [s.hook, s.mode, s.errorCode])).to.deep.equal([
+      ['before', 'stream', undefined],
+      ['error', 'stream', '22012'],
+    ]);
+  });
+});
