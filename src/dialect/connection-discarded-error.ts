@@ -14,13 +14,10 @@ const DESCRIPTIONS: Readonly<Record<DiscardReason, string>> = Object.freeze({
  * Given to the pool when a connection is released in a state that forbids reuse; the pool destroys
  * the connection. Also thrown when a statement is attempted on such a connection.
  *
- * Its `severity` is `FATAL`, as on the server errors that end a session, which is what
- * `isFatalConnectionError` (the pool's release verdict) looks for.
+ * Its kind is `connection`, which `isFatalConnectionError` (the pool's release verdict) treats as fatal.
  */
 export class ConnectionDiscardedError extends AlertHistoryDbError {
   readonly kind = 'connection' as const;
-  /** `FATAL`: the session must end, as PostgreSQL's severity means. */
-  readonly severity = 'FATAL' as const;
   /** Why the connection was discarded. */
   readonly reason: DiscardReason;
 

@@ -1,3 +1,5 @@
+import { AlertHistoryDbError } from '../errors/alert-history-db-error.js';
+
 /**
  * Decides whether an error leaves a connection unusable, so that the pool closes the connection
  * instead of handing it to the next caller.
@@ -66,6 +68,7 @@ function property(error: object, name: string): unknown {
 
 function isFatal(error: unknown, depth: number): boolean {
   if (depth > MAX_DEPTH || typeof error !== 'object' || error === null) return false;
+  if (error instanceof AlertHistoryDbError && error.kind === 'connection') return true;
   const code = property(error, 'code');
   if (typeof code === 'string') {
     if (/^08[0-9A-Z]{3}$/.test(code) || SESSION_ENDING_SQLSTATES.has(code) || SOCKET_ERROR_CODES.has(code)) {
@@ -91,6 +94,7 @@ function isFatal(error: unknown, depth: number): boolean {
  *   connect now, `57P04` database dropped, `57P05` idle session timeout, `25P03` idle-in-transaction
  *   timeout, `53300` too many connections (a connect-time error);
  * - any server error of severity `FATAL` or `PANIC`;
+ * - this library's own errors of kind `connection` (e.g. a connection the driver discarded);
  * - socket errors (`ECONNRESET`, `EPIPE`, `ETIMEDOUT`, `ECONNREFUSED`, …);
  * - node-postgres' own connection errors (`Connection terminated…`, `Client was closed…`,
  *   `Query read timeout`, an unexpected protocol message, …).

@@ -1,0 +1,6 @@
+/** The library's typed errors. Errors from the server stay `pg.DatabaseError`. */
+export { AlertHistoryDbError, type AlertHistoryDbErrorOptions } from './alert-history-db-error.js';
+export { AcquireTimeoutError, type AcquireTimeoutDetails } from './acquire-timeout-error.js';
+export { ConfigError, type ConfigProblem } from './config-error.js';
+export { PoolClosedError } from './pool-closed-error.js';
+export type { ErrorKind } from './error-kind.js';

@@ -1,0 +1,25 @@
+/**
+ * alert-history-db: validated PostgreSQL configuration, an instrumented `pg.Pool`, and a drop-in
+ * Kysely dialect with an interceptor chain. Start with {@link createDatabase}.
+ *
+ * @packageDocumentation
+ */
+export * from './config/index.js';
+export * from './pool/index.js';
+export * from './dialect/index.js';
+export * from './database/index.js';
+export {
+  AlertHistoryDbError,
+  AcquireTimeoutError,
+  PoolClosedError,
+  type AlertHistoryDbErrorOptions,
+  type AcquireTimeoutDetails,
+  type ErrorKind,
+} from './errors/index.js';
+export { silentLogger, type Logger } from './observability/logger.js';
+export {
+  findFreePort,
+  startEmbeddedPostgres,
+  type EmbeddedServer,
+  type EmbeddedServerOptions,
+} from './embedded/embedded-server.js';
