@@ -68,6 +68,12 @@ export function createDialect(options: CreateDialectOptions): Dialect {
   const chain = InterceptorChain.of(interceptors);
   if (isPoolOptions(options)) {
     const pool = options.pool;
+    if (typeof (pool as Partial<InstrumentedPool>).acquire !== 'function') {
+      throw new TypeError(
+        'createDialect({ pool }) needs a pool from createPool(); for a pg.Pool, pass its settings instead ' +
+          '(createDialect({ host, database, max, … })) or keep Kysely\'s PostgresDialect',
+      );
+    }
     const source: PoolSource = Object.freeze({ owned: false, open: () => Promise.resolve(pool) });
     return new PostgresPoolDialect({ source, chain, logger });
   }

@@ -39,7 +39,7 @@ export interface PgPoolSettings {
   readonly max?: number;
   /** → `minConns`. */
   readonly min?: number;
-  /** `false` → `sslMode: disable`; `true` or TLS options → `verify-full`, or `require` with `rejectUnauthorized: false`. */
+  /** `false` → `sslMode: disable`; `true` or `{}` → `verify-full` against the platform's CA roots (unless `sslRootCert` is given), as pg does; `{ rejectUnauthorized: false }` → `require`. */
   readonly ssl?: boolean | Pick<ConnectionOptions, 'rejectUnauthorized'>;
   /** → `maxConnIdleTime`. */
   readonly idleTimeoutMillis?: number;

@@ -136,10 +136,16 @@ export function toConfigInput(options: SettingsDialectOptions): PostgresConfigIn
   for (const [from, to] of Object.entries(RENAMED) as [keyof typeof RENAMED, keyof PostgresConfigInput][]) {
     setOnce(input, to, options[from], from, problems);
   }
-  setOnce(input, 'sslMode', sslMode(options.ssl, problems), 'ssl', problems);
+  const mode = sslMode(options.ssl, problems);
+  setOnce(input, 'sslMode', mode, 'ssl', problems);
+  // pg's `ssl: true` verifies against Node's built-in CA roots: libpq's `sslrootcert=system`.
+  if (mode === 'verify-full' && input.sslRootCert === undefined) input.sslRootCert = 'system';
   const { connectionTimeoutMillis, maxLifetimeSeconds, statement_timeout: statementTimeout } = options;
   setOnce(input, 'connectTimeout', connectionTimeoutMillis, 'connectionTimeoutMillis', problems);
-  if (connectionTimeoutMillis !== undefined && input.acquireTimeout === undefined) input.acquireTimeout = connectionTimeoutMillis;
+  // pg's pool uses it for the wait too; its 0 ("wait forever") keeps our finite acquire timeout.
+  if (connectionTimeoutMillis !== undefined && connectionTimeoutMillis !== 0 && input.acquireTimeout === undefined) {
+    input.acquireTimeout = connectionTimeoutMillis;
+  }
   if (maxLifetimeSeconds !== undefined) {
     if (typeof maxLifetimeSeconds !== 'number' || !Number.isFinite(maxLifetimeSeconds) || maxLifetimeSeconds < 0) {
       problems.push({ field: 'maxLifetimeSeconds', message: 'must be a non-negative number of seconds' });

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { Kysely, sql } from 'kysely';
+import pg from 'pg';
+import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import { ConfigError } from '../../../src/errors/config-error.js';
 import { createDialect } from '../../../src/dialect/create-dialect.js';
 import type { SettingsDialectOptions } from '../../../src/dialect/dialect-options.js';
@@ -98,6 +100,40 @@ describe('dialect: createDialect options and ownership of the pool', () => {
       expect(await settingOf(db, 'idle_in_transaction_session_timeout')).to.equal('9s');
     } finally {
       await db.destroy();
+    }
+  });
+
+  it('maps pg\'s ssl: true to verify-full against the platform CA roots, and connectionTimeoutMillis: 0 to no connect limit', async () => {
+    const base = { host: testDb.host, port: testDb.port, database: testDb.database, user: testDb.user, password: testDb.password, env: {} };
+    const relaxed = new Kysely<unknown>({ dialect: createDialect({ ...base, ssl: false, connectionTimeoutMillis: 0 }) });
+    try {
+      expect(await settingOf(relaxed, 'server_version_num')).to.match(/^\d+$/);
+    } finally {
+      await relaxed.destroy();
+    }
+    // The test server has no TLS: verify-full must refuse to fall back to plaintext.
+    const strict = new Kysely<unknown>({ dialect: createDialect({ ...base, ssl: true }) });
+    try {
+      let failure: unknown;
+      try {
+        await sql`select 1`.execute(strict);
+      } catch (error) {
+        failure = error;
+      }
+      expect(String((failure as Error | undefined)?.message)).to.match(/SSL/);
+    } finally {
+      await strict.destroy();
+    }
+  });
+
+  it('rejects a pg.Pool given as pool with a message saying what to pass instead', async () => {
+    const pgPool = new pg.Pool({ connectionString: testDb.url });
+    try {
+      const failure = thrown(() => createDialect({ pool: pgPool as unknown as InstrumentedPool }));
+      expect(failure).to.be.instanceOf(TypeError);
+      expect((failure as Error).message).to.include('createPool');
+    } finally {
+      await pgPool.end();
     }
   });
 
