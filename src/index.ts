@@ -17,9 +17,3 @@ export {
   type ErrorKind,
 } from './errors/index.js';
 export { silentLogger, type Logger } from './observability/logger.js';
-export {
-  findFreePort,
-  startEmbeddedPostgres,
-  type EmbeddedServer,
-  type EmbeddedServerOptions,
-} from './embedded/embedded-server.js';

