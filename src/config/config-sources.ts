@@ -23,6 +23,10 @@ export interface Candidate {
  * The three layers of configuration input. Explicit options count when they are not
  * `undefined` (an explicit empty string is a value); URL parameters and environment variables
  * count when they are non-empty (an empty variable, as `FOO=` in a compose file, is unset).
+ *
+ * The layers are merged setting by setting, so `url` must only be a URL that may complete the
+ * explicit options: `explicit.connectionString`, or `DATABASE_URL` when the explicit options give
+ * no connection identity field (`loadConfig` passes `undefined` otherwise).
  */
 export class ConfigSources {
   readonly #env: Readonly<Record<string, string | undefined>>;

@@ -25,6 +25,9 @@ const NOT_SHOWN = 'the value is not shown because it may contain a password';
  * node-postgres TLS meanings (`sslmode=require` verifying certificates) or side effects (reading
  * certificate files, warnings) apply. A parameter given twice, or one not in `known`, is a
  * problem. No problem message contains the URL.
+ *
+ * The query string is decoded as libpq decodes it (see {@link parseQuery}): percent-escapes only,
+ * so `+` is a plus sign, not a space (`?password=a+b` is `a+b`, as is `?password=a%2Bb`).
  */
 export function parseConnectionUrl(source: string, text: string, known: ReadonlySet<string>): ParsedConnectionUrl {
   if (!/^postgres(?:ql)?:\/\//i.test(text.trim())) {
@@ -44,7 +47,7 @@ export function parseConnectionUrl(source: string, text: string, known: Readonly
   }
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
-  for (const [name, value] of new URLSearchParams(query)) {
+  for (const [name, value] of parseQuery(source, query, known, problems)) {
     const field = `${source}:${name}`;
     if (!known.has(name)) {
       problems.push({ field, message: `unknown parameter; supported: ${[...known].join(', ')}` });
@@ -57,6 +60,58 @@ export function parseConnectionUrl(source: string, text: string, known: Readonly
     }
   }
   return { url: { source, params }, problems };
+}
+
+/**
+ * The `name=value` pairs of a query string, as libpq reads them: split on `&`, then on the first
+ * `=`; name and value percent-decoded (`%XX`, UTF-8) and nothing else — unlike
+ * `URLSearchParams`, which reads `+` as a space and would turn `?password=a+b` into `a b`. Empty
+ * segments (`&&`, a trailing `&`) are skipped. A segment without `=`, a malformed escape (`%zz`, a
+ * lone `%`, bytes that are not UTF-8) and `%00` (libpq forbids it) are recorded in `problems` and
+ * the segment is dropped; no message contains a value, which may be the password (nor a segment
+ * without `=` unless it is a `known` name: it may be the tail of a password holding a raw `&`).
+ */
+function parseQuery(source: string, query: string, known: ReadonlySet<string>, problems: ConfigProblem[]): [name: string, value: string][] {
+  const pairs: [string, string][] = [];
+  for (const segment of query.split('&')) {
+    if (segment === '') continue;
+    const equals = segment.indexOf('=');
+    const name = decodeComponent(equals < 0 ? segment : segment.slice(0, equals));
+    if (name === undefined) {
+      problems.push({ field: source, message: `a query parameter name is not validly percent-encoded; ${NOT_SHOWN}` });
+      continue;
+    }
+    if (equals < 0) {
+      // Not named unless it is a known parameter: a lone word may be the end of a password with an unescaped `&`.
+      problems.push(
+        known.has(name)
+          ? { field: `${source}:${name}`, message: 'has no value: write name=value' }
+          : { field: source, message: `a query parameter has no "=" (write name=value, and %26 for "&" in a value); ${NOT_SHOWN}` },
+      );
+      continue;
+    }
+    const value = decodeComponent(segment.slice(equals + 1));
+    if (value === undefined) {
+      problems.push({
+        field: `${source}:${name}`,
+        message: `is not validly percent-encoded (write %XX with two hex digits, %25 for "%"; %00 is not allowed); ${NOT_SHOWN}`,
+      });
+      continue;
+    }
+    pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+/** Percent-decodes one query component; `undefined` when an escape is malformed or decodes to NUL. */
+function decodeComponent(text: string): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+  return decoded.includes('\0') ? undefined : decoded;
 }
 
 function splitQuery(text: string): { base: string; query: string } {

@@ -87,7 +87,23 @@ class FrozenPostgresConfig implements PostgresConfig {
 
 Object.freeze(FrozenPostgresConfig.prototype);
 
-/** Builds the frozen configuration object (see {@link PostgresConfig}). */
+/** Every configuration object built by {@link freezeConfig} (that is, returned by `loadConfig`). */
+const LOADED = new WeakSet<object>();
+
+/** Builds the frozen configuration object (see {@link PostgresConfig}). Only `loadConfig` calls it. */
 export function freezeConfig(fields: PostgresConfigFields, password: string | undefined): PostgresConfig {
-  return Object.freeze(new FrozenPostgresConfig(fields, password));
+  const config = Object.freeze(new FrozenPostgresConfig(fields, password));
+  LOADED.add(config);
+  return config;
+}
+
+/**
+ * Whether `value` is a configuration returned by `loadConfig` — validated, frozen, password
+ * included — and not merely an object of the same shape. A copy such as `{ ...config, maxConns: 20 }`
+ * is not one (it has lost the password, which is not an own property), nor is a plain object with
+ * the same fields, nor a `Proxy` of a loaded configuration. The check holds within one copy of
+ * this module: a configuration loaded by a second copy of the package is not recognised.
+ */
+export function isLoadedConfig(value: unknown): value is PostgresConfig {
+  return typeof value === 'object' && value !== null && LOADED.has(value);
 }

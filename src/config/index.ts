@@ -4,6 +4,7 @@
  */
 export { loadConfig, type ConfigWarning, type LoadConfigOptions } from './load-config.js';
 export { CONFIG_DEFAULTS } from './config-defaults.js';
+export { isLoadedConfig } from './frozen-config.js';
 export { parseDuration, MAX_DURATION_MS, type DurationParseResult } from './duration.js';
 export { SSL_MODES, type DurationInput, type PostgresConfig, type PostgresConfigInput, type SslMode } from './postgres-config.js';
 export {

@@ -3,6 +3,15 @@ import { join } from 'node:path';
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
+ * The Unix socket directories taken to be libpq's compiled-in default (`DEFAULT_PGSOCKET_DIR`):
+ * `/var/run/postgresql` (Debian, Ubuntu and their PostgreSQL packages) and `/tmp` (PostgreSQL's own
+ * default). libpq knows only its own one; both are accepted here, as this library does not know
+ * which libpq build the password file was written for. Compared as written (no trailing slash,
+ * symbolic links not followed), as libpq compares.
+ */
+export const DEFAULT_SOCKET_DIRS: readonly string[] = Object.freeze(['/var/run/postgresql', '/tmp']);
+
+/**
  * libpq's per-user directory: `$HOME/.postgresql` (`%APPDATA%\postgresql` on Windows).
  * Taken from the given environment only — never from the real home directory of the process —
  * so that `loadConfig(env)` depends on nothing but its arguments and the files they name.

@@ -38,6 +38,12 @@ type Env = Readonly<Record<string, string | undefined>>;
 const MIN_SCRUBBED_LENGTH = 4;
 
 /**
+ * The explicit options that say which server, database and role to connect to, and with which
+ * password. Giving any of them makes {@link loadConfig} ignore `DATABASE_URL`.
+ */
+export const CONNECTION_IDENTITY_FIELDS = Object.freeze(['connectionString', 'host', 'port', 'database', 'user', 'password'] as const);
+
+/**
  * Builds the validated, frozen {@link PostgresConfig}.
  *
  * Each setting comes from the first source that gives it: the `explicit` options; the connection
@@ -47,6 +53,13 @@ const MIN_SCRUBBED_LENGTH = 4;
  * `process.env` unless that is what is passed — so the result depends only on the arguments and
  * the files they name. Empty variables count as unset. See docs/configuration.md for every name.
  *
+ * `DATABASE_URL` describes one server, and is never mixed with explicit options that describe
+ * another: when `explicit` gives any of {@link CONNECTION_IDENTITY_FIELDS} (`connectionString`,
+ * `host`, `port`, `database`, `user`, `password`), `DATABASE_URL` is ignored entirely — none of its
+ * parts or parameters is read — and a warning says so (without the URL). The `PG*` and `DB_*`
+ * variables are still merged setting by setting, as libpq merges them; `PGPASSWORD` (like
+ * `DB_PASSWORD`) is then sent to whatever host the configuration names, as libpq sends it.
+ *
  * @throws {ConfigError} listing every problem found (never only the first); no message ever
  *   contains the password or the connection URL.
  */
@@ -54,7 +67,7 @@ export function loadConfig(env: Env = process.env, explicit: PostgresConfigInput
   const problems: ConfigProblem[] = [];
   const onWarning = options.onWarning ?? emitConfigWarning;
   const warn = (field: string, message: string): void => onWarning({ field, message });
-  const url = connectionUrl(env, explicit, problems);
+  const url = connectionUrl(env, explicit, problems, warn);
   const sources = new ConfigSources(env, explicit, url);
   const read = <T>(field: FieldSources, parse: (candidate: Candidate) => Parsed<T>): T | undefined =>
     readSetting(sources, field, parse, problems);
@@ -136,10 +149,32 @@ export function loadConfig(env: Env = process.env, explicit: PostgresConfigInput
   return freezeConfig(fields, password);
 }
 
-/** The URL to read: `explicit.connectionString` when given (even empty: then no URL), else `DATABASE_URL`. */
-function connectionUrl(env: Env, explicit: PostgresConfigInput, problems: ConfigProblem[]): ConnectionUrl | undefined {
-  const [source, text] =
-    explicit.connectionString !== undefined ? ['connectionString', explicit.connectionString] : ['DATABASE_URL', env.DATABASE_URL];
+/**
+ * The URL to read: `explicit.connectionString` when given (even empty: then no URL); else
+ * `DATABASE_URL`, unless `explicit` gives another connection identity field (see
+ * {@link CONNECTION_IDENTITY_FIELDS}). An ignored `DATABASE_URL` is not parsed, and is reported
+ * by a warning that does not contain it.
+ */
+function connectionUrl(
+  env: Env,
+  explicit: PostgresConfigInput,
+  problems: ConfigProblem[],
+  warn: (field: string, message: string) => void,
+): ConnectionUrl | undefined {
+  const identity = CONNECTION_IDENTITY_FIELDS.filter((field) => explicit[field] !== undefined);
+  const databaseUrl = env.DATABASE_URL;
+  if (identity.length > 0 && databaseUrl !== undefined && databaseUrl !== '') {
+    warn(
+      'DATABASE_URL',
+      `is ignored entirely because the explicit options give ${identity.join(', ')}: none of its parts ` +
+        '(user, password, host, port, database) or parameters is combined with them; PG* and DB_* variables still apply',
+    );
+  }
+  if (explicit.connectionString !== undefined) return parseUrl('connectionString', explicit.connectionString, problems);
+  return identity.length > 0 ? undefined : parseUrl('DATABASE_URL', databaseUrl, problems);
+}
+
+function parseUrl(source: string, text: string | undefined, problems: ConfigProblem[]): ConnectionUrl | undefined {
   if (text === undefined || text === '') return undefined;
   const parsed = parseConnectionUrl(source, text, URL_PARAMETERS);
   problems.push(...parsed.problems);

@@ -1,5 +1,6 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { errorCode } from './file-access.js';
+import { DEFAULT_SOCKET_DIRS } from './libpq-paths.js';
 
 /** The connection a password is looked up for. */
 export interface PgpassTarget {
@@ -26,10 +27,11 @@ interface Field {
  * Finds the password for `target` in the text of a libpq password file: lines of
  * `hostname:port:database:username:password`, the first matching line wins, `*` alone matches
  * anything, `\:` and `\\` are a literal colon and backslash, lines starting with `#` are comments.
- * A Unix socket directory matches the host name `localhost`, as in libpq.
+ * As in libpq, the default Unix socket directory (see {@link DEFAULT_SOCKET_DIRS}) is looked up
+ * as the host name `localhost`; any other socket directory must be written as it is.
  */
 export function findPgpassPassword(text: string, target: PgpassTarget): string | undefined {
-  const host = target.host.startsWith('/') ? 'localhost' : target.host;
+  const host = DEFAULT_SOCKET_DIRS.includes(target.host) ? 'localhost' : target.host;
   const wanted = [host, String(target.port), target.database, target.user];
   for (const line of text.split('\n')) {
     const entry = line.replace(/\r$/, '');

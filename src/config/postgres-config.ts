@@ -87,6 +87,11 @@ export interface PostgresConfig {
 /**
  * Explicit settings, the highest-priority source of {@link loadConfig}. Every field is optional;
  * durations take {@link DurationInput}.
+ *
+ * Giving any connection identity field — `connectionString`, `host`, `port`, `database`, `user`,
+ * `password` — makes `loadConfig` ignore `DATABASE_URL` entirely (with a warning), so that no part
+ * of it (such as its password) is used for the connection described here. The `PG*` and `DB_*`
+ * variables still fill in what is not given, as in libpq.
  */
 export interface PostgresConfigInput {
   /** A `postgres://` URL read instead of `DATABASE_URL` (which is then ignored); the other options here win over its parts. */

@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { loadConfig, type ConfigWarning } from '../../../src/config/index.js';
+import { loadConfig, type ConfigWarning, type PostgresConfig, type PostgresConfigInput } from '../../../src/config/index.js';
+
+type Env = Record<string, string>;
+
+/** `loadConfig` with its warnings collected instead of emitted. */
+function loadWithWarnings(env: Env, explicit: PostgresConfigInput = {}): { config: PostgresConfig; warnings: ConfigWarning[] } {
+  const warnings: ConfigWarning[] = [];
+  const config = loadConfig(env, explicit, { onWarning: (warning) => warnings.push(warning) });
+  return { config, warnings };
+}
 
 describe('loadConfig: sources and their priority', () => {
   describe('defaults', () => {
@@ -253,11 +262,109 @@ describe('loadConfig: sources and their priority', () => {
       const config = loadConfig({ DATABASE_URL: 'postgres:///only-db', PGHOST: 'env-host', DB_USER: 'env-user' });
       expect(config).to.include({ host: 'env-host', user: 'env-user', database: 'only-db' });
     });
+
+    it('only percent-decodes query parameters, as libpq: + is a plus sign, not a space', () => {
+      expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?password=a+b' }).password).to.equal('a+b');
+      expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?password=a%2Bb' }).password).to.equal('a+b');
+      expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?password=a%20b%3Dc&application_name=x+y' })).to.include({
+        applicationName: 'x+y',
+      });
+      expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?password=a%20b%3Dc' }).password).to.equal('a b=c');
+      expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?password=x=y' }).password).to.equal('x=y');
+      expect(loadConfig({}, { connectionString: 'postgres://u@h/db?password=p+q&&sslmode=disable&' })).to.include({ sslMode: 'disable' });
+      expect(loadConfig({}, { connectionString: 'postgres://u@h/db?password=p+q' }).password).to.equal('p+q');
+    });
+
+    it('keeps + in the password part of the URL', () => {
+      expect(loadConfig({ DATABASE_URL: 'postgres://u:a+b@h/db' }).password).to.equal('a+b');
+    });
+  });
+
+  describe('DATABASE_URL and explicit connection fields', () => {
+    const otherServer = 'postgres://other_user:other_pw@other-host:6543/otherdb?sslmode=disable&pool_max_conns=3';
+
+    it('ignores DATABASE_URL entirely when an explicit option names the host, and warns without the URL', () => {
+      const { config, warnings } = loadWithWarnings({ DATABASE_URL: otherServer }, { host: 'db.internal', database: 'alerts' });
+      expect({ ...config, password: config.password }).to.include({
+        host: 'db.internal',
+        database: 'alerts',
+        user: 'postgres',
+        port: 5432,
+        password: undefined,
+        sslMode: 'prefer',
+        maxConns: 10,
+      });
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]?.field).to.equal('DATABASE_URL');
+      expect(warnings[0]?.message).to.contain('ignored').and.to.contain('host, database');
+      const text = JSON.stringify(warnings);
+      for (const part of ['other_user', 'other_pw', 'other-host', '6543', 'otherdb']) expect(text).to.not.contain(part);
+    });
+
+    it('ignores DATABASE_URL for each connection identity field: connectionString, host, port, database, user, password', () => {
+      const inputs: PostgresConfigInput[] = [
+        { connectionString: 'postgres://option-host/option-db' },
+        { host: 'h' },
+        { port: 5433 },
+        { database: 'd' },
+        { user: 'u' },
+        { password: 'p' },
+        { password: '' },
+      ];
+      for (const explicit of inputs) {
+        const { config, warnings } = loadWithWarnings({ DATABASE_URL: otherServer }, explicit);
+        expect(config.host, JSON.stringify(explicit)).to.not.equal('other-host');
+        expect(config.user, JSON.stringify(explicit)).to.not.equal('other_user');
+        expect(config.password, JSON.stringify(explicit)).to.not.equal('other_pw');
+        expect(config.sslMode, JSON.stringify(explicit)).to.equal('prefer');
+        expect(warnings.map((warning) => warning.field)).to.deep.equal(['DATABASE_URL']);
+      }
+    });
+
+    it('does not even check an ignored DATABASE_URL', () => {
+      const { config } = loadWithWarnings({ DATABASE_URL: 'postgres://u:pw@h:notaport/db?sslmod=x' }, { host: 'db.internal' });
+      expect(config.host).to.equal('db.internal');
+    });
+
+    it('still uses DATABASE_URL when the explicit options give only non-identity settings', () => {
+      const { config, warnings } = loadWithWarnings({ DATABASE_URL: otherServer }, { maxConns: 20, applicationName: 'worker' });
+      expect({ ...config, password: config.password }).to.include({
+        host: 'other-host',
+        port: 6543,
+        database: 'otherdb',
+        user: 'other_user',
+        password: 'other_pw',
+        sslMode: 'disable',
+        maxConns: 20,
+        applicationName: 'worker',
+      });
+      expect(warnings).to.deep.equal([]);
+    });
+
+    it('does not warn when DATABASE_URL is unset or empty', () => {
+      expect(loadWithWarnings({}, { host: 'h' }).warnings).to.deep.equal([]);
+      expect(loadWithWarnings({ DATABASE_URL: '' }, { host: 'h' }).warnings).to.deep.equal([]);
+    });
+
+    it('still merges the PG* and DB_* variables under explicit fields, PGPASSWORD included (as libpq does)', () => {
+      const { config, warnings } = loadWithWarnings(
+        { DATABASE_URL: otherServer, PGUSER: 'pg-user', PGPASSWORD: 'pg-pw', DB_PORT: '6000', PGSSLMODE: 'require' },
+        { host: 'db.internal' },
+      );
+      expect({ ...config, password: config.password }).to.include({
+        host: 'db.internal',
+        user: 'pg-user',
+        password: 'pg-pw',
+        port: 6000,
+        sslMode: 'require',
+      });
+      expect(warnings.map((warning) => warning.field)).to.deep.equal(['DATABASE_URL']);
+    });
   });
 
   describe('explicit options', () => {
     it('win over every other source', () => {
-      const config = loadConfig(
+      const { config } = loadWithWarnings(
         { DATABASE_URL: 'postgres://url-user:url-pw@url-host:1111/url-db?sslmode=disable&pool_max_conns=3', PGPORT: '2222' },
         {
           host: 'explicit-host',
@@ -302,12 +409,14 @@ describe('loadConfig: sources and their priority', () => {
       });
     });
 
-    it('connectionString replaces DATABASE_URL entirely, and explicit fields still win over it', () => {
-      const config = loadConfig(
+    it('connectionString replaces DATABASE_URL entirely (with a warning), and explicit fields still win over it', () => {
+      const { config, warnings } = loadWithWarnings(
         { DATABASE_URL: 'postgres://env-url-host:1111/env-db', PGPORT: '2222' },
         { connectionString: 'postgres://option-host/option-db', database: 'explicit-db' },
       );
       expect(config).to.include({ host: 'option-host', port: 2222, database: 'explicit-db' });
+      expect(warnings.map((warning) => warning.field)).to.deep.equal(['DATABASE_URL']);
+      expect(warnings[0]?.message).to.contain('connectionString, database').and.to.not.contain('env-url-host');
     });
 
     it('an explicit empty password means "no password" and stops the search', () => {

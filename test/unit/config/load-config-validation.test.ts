@@ -285,6 +285,37 @@ describe('loadConfig: validation', () => {
       ]);
     });
 
+    it('rejects malformed percent-escapes, %00 and parameters without a value, without showing the value', () => {
+      expect(problemsOf({ DATABASE_URL: 'postgres://h/db?password=ab%zzcd&application_name=%&sslmode=dis%00able' })).to.deep.equal([
+        'password',
+        'application_name',
+        'sslmode',
+      ].map((name) => ({
+        field: `DATABASE_URL:${name}`,
+        message:
+          'is not validly percent-encoded (write %XX with two hex digits, %25 for "%"; %00 is not allowed); ' +
+          'the value is not shown because it may contain a password',
+      })));
+      expect(problemsOf({}, { connectionString: 'postgres://h/db?password=%C3%28' })).to.deep.equal([
+        {
+          field: 'connectionString:password',
+          message:
+            'is not validly percent-encoded (write %XX with two hex digits, %25 for "%"; %00 is not allowed); ' +
+            'the value is not shown because it may contain a password',
+        },
+      ]);
+      expect(onlyProblem({ DATABASE_URL: 'postgres://h/db?sslmode' })).to.deep.equal({
+        field: 'DATABASE_URL:sslmode',
+        message: 'has no value: write name=value',
+      });
+      const tail = onlyProblem({ DATABASE_URL: 'postgres://h/db?password=first-half&second-half' });
+      expect(tail.field).to.equal('DATABASE_URL');
+      expect(tail.message).to.contain('has no "="').and.to.not.contain('second-half');
+      const badName = onlyProblem({ DATABASE_URL: 'postgres://h/db?pass%zz=secret-value' });
+      expect(badName.field).to.equal('DATABASE_URL');
+      expect(badName.message).to.contain('name is not validly percent-encoded').and.to.not.contain('secret-value');
+    });
+
     it('still checks the other sources when the URL is broken', () => {
       expect(problemsOf({ DATABASE_URL: 'postgres://u:p@h:bad/db', PGPORT: 'x' }).map((problem) => problem.field)).to.deep.equal([
         'DATABASE_URL',

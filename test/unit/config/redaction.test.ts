@@ -89,9 +89,23 @@ describe('loadConfig: the password never shows', () => {
     });
 
     it('does not show a password from a valid URL when another setting is wrong', () => {
-      const error = configError({ DATABASE_URL: `postgres://app:${SECRET}@db/alerts?sslmode=${SECRET}` }, { port: 'x' });
+      const error = configError({ DATABASE_URL: `postgres://app:${SECRET}@db/alerts?sslmode=${SECRET}` }, { maxConns: 'x' });
       for (const text of renderings(error)) expect(text).to.not.contain(SECRET);
-      expect(error.problems.map((problem) => problem.field)).to.deep.equal(['port', 'DATABASE_URL:sslmode']);
+      expect(error.problems.map((problem) => problem.field)).to.deep.equal(['DATABASE_URL:sslmode', 'maxConns']);
+    });
+
+    it('does not show a malformed percent-escape in a query parameter, or the password around it', () => {
+      const error = configError({ DATABASE_URL: `postgres://app@db/alerts?password=${SECRET}%zz` });
+      expect(error.problems.map((problem) => problem.field)).to.deep.equal(['DATABASE_URL:password']);
+      expect(error.problems[0]?.message).to.contain('not validly percent-encoded').and.to.contain('not shown');
+      for (const text of renderings(error)) expect(text).to.not.contain(SECRET).and.to.not.contain('%zz');
+    });
+
+    it('does not show a password from an ignored DATABASE_URL in the warning', () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: { field: string; message: string }): number => warnings.push(warning.field, warning.message);
+      loadConfig({ DATABASE_URL: `postgres://app:${SECRET}@db/alerts` }, { host: 'other' }, { onWarning });
+      expect(warnings.join(' ')).to.contain('ignored').and.to.not.contain(SECRET).and.to.not.contain('postgres://');
     });
 
     it('does not show a password read from a *_FILE secret', () => {

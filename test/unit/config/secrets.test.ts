@@ -59,7 +59,7 @@ describe('loadConfig: secrets', () => {
       const pgFile = temp.write('pg-secret', 'pg-file');
       const dbFile = temp.write('db-secret', 'db-file');
       const env = { DATABASE_URL: 'postgres://u:url-pw@h/db', PGPASSWORD_FILE: pgFile, DB_PASSWORD_FILE: dbFile };
-      expect(loadConfig(env, { password: 'explicit-pw' }).password).to.equal('explicit-pw');
+      expect(loadConfig(env, { password: 'explicit-pw' }, { onWarning: () => undefined }).password).to.equal('explicit-pw');
       expect(loadConfig(env).password).to.equal('url-pw');
       expect(loadConfig({ ...env, DATABASE_URL: 'postgres://u@h/db' }).password).to.equal('pg-file');
       expect(loadConfig({ DB_PASSWORD_FILE: dbFile, DB_PASSWORD: '' }).password).to.equal('db-file');
@@ -94,9 +94,30 @@ describe('loadConfig: secrets', () => {
       expect(findPgpassPassword(text, target)).to.equal('crlf');
     });
 
-    it('matches a Unix socket directory as localhost, and compares the port as a number in text', () => {
-      expect(findPgpassPassword('localhost:5432:alerts:svc:socket', { ...target, host: '/var/run/postgresql' })).to.equal('socket');
+    it('matches the default Unix socket directory (/var/run/postgresql, /tmp) as localhost, as libpq does', () => {
+      for (const host of ['/var/run/postgresql', '/tmp']) {
+        expect(findPgpassPassword('localhost:5432:alerts:svc:socket', { ...target, host }), host).to.equal('socket');
+        expect(findPgpassPassword(`${host}:5432:alerts:svc:literal`, { ...target, host }), host).to.equal(undefined);
+      }
+    });
+
+    it('matches any other Unix socket directory literally, never as localhost', () => {
+      const text = 'localhost:5432:alerts:svc:for-localhost\n/run/pg:5432:alerts:svc:for-run-pg\n';
+      expect(findPgpassPassword(text, { ...target, host: '/run/pg' })).to.equal('for-run-pg');
+      expect(findPgpassPassword('localhost:5432:alerts:svc:for-localhost', { ...target, host: '/run/pg' })).to.equal(undefined);
+      expect(findPgpassPassword('localhost:5432:alerts:svc:for-localhost', { ...target, host: '/var/run/postgresql/' })).to.equal(undefined);
+      expect(findPgpassPassword('*:5432:alerts:svc:any-host', { ...target, host: '/run/pg' })).to.equal('any-host');
+    });
+
+    it('compares the port as a number in text', () => {
       expect(findPgpassPassword('db.internal:6432:alerts:svc:other-port', target)).to.equal(undefined);
+    });
+
+    it('looks a socket host up through loadConfig with the same rule', () => {
+      const file = temp.write('pgpass-socket', 'localhost:5432:svc:svc:default-socket\n/srv/pg:5432:svc:svc:own-socket\n');
+      expect(passwordOf({ PGPASSFILE: file, PGHOST: '/var/run/postgresql', PGUSER: 'svc' })).to.equal('default-socket');
+      expect(passwordOf({ PGPASSFILE: file, PGHOST: '/srv/pg', PGUSER: 'svc' })).to.equal('own-socket');
+      expect(passwordOf({ PGPASSFILE: file, PGHOST: '/srv/other', PGUSER: 'svc' })).to.equal(undefined);
     });
 
     it('is read from PGPASSFILE for the resolved connection, the database defaulting to the user', () => {
