@@ -9,11 +9,13 @@ export type DeadlineOutcome = 'timeout' | 'canceled' | 'closed';
 /** See the module comment. Call {@link dispose} when the acquisition settles. */
 export class AcquireDeadline {
   #outcome: DeadlineOutcome | undefined;
-  #reject!: (error: unknown) => void;
-  readonly #expired: Promise<never>;
+  #error: unknown;
+  #reject: ((error: unknown) => void) | undefined;
+  /** Created by the first {@link race} (one promise per acquisition, and only if it races). */
+  #expired: Promise<never> | undefined;
   readonly #timer: NodeJS.Timeout;
   readonly #signal: AbortSignal | undefined;
-  readonly #onAbort: () => void;
+  readonly #onAbort: (() => void) | undefined;
 
   /**
    * @param timeoutMs the longest wait
@@ -21,14 +23,12 @@ export class AcquireDeadline {
    * @param timeoutError builds the error of a timeout when the timer fires (so it can describe the pool then)
    */
   constructor(timeoutMs: number, signal: AbortSignal | undefined, timeoutError: () => Error) {
-    this.#expired = new Promise<never>((_, reject) => {
-      this.#reject = reject;
-    });
-    this.#expired.catch(() => undefined); // observed through race(); never unhandled
-    this.#timer = setTimeout(() => this.expire('timeout', timeoutError()), timeoutMs);
+    this.#timer = setTimeout(expireOnTimeout, timeoutMs, this, timeoutError);
     this.#signal = signal;
-    this.#onAbort = () => this.expire('canceled', signal?.reason);
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (signal !== undefined) {
+      this.#onAbort = () => this.expire('canceled', signal.reason);
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
   }
 
   /** Why the wait ended, or `undefined` while it goes on. */
@@ -40,18 +40,33 @@ export class AcquireDeadline {
   expire(outcome: DeadlineOutcome, error: unknown): void {
     if (this.#outcome !== undefined) return;
     this.#outcome = outcome;
+    this.#error = error;
     this.dispose();
-    this.#reject(error);
+    this.#reject?.(error);
   }
 
   /** `work`'s result, or the deadline's error if the deadline comes first. */
   race<T>(work: Promise<T>): Promise<T> {
+    if (this.#expired === undefined) {
+      if (this.#outcome !== undefined) {
+        this.#expired = Promise.reject(this.#error);
+      } else {
+        this.#expired = new Promise<never>((_, reject) => {
+          this.#reject = reject;
+        });
+      }
+      this.#expired.catch(() => undefined); // observed through race(); never unhandled
+    }
     return Promise.race([work, this.#expired]);
   }
 
   /** Stops the timer and the abort listener. */
   dispose(): void {
     clearTimeout(this.#timer);
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
   }
+}
+
+function expireOnTimeout(deadline: AcquireDeadline, timeoutError: () => Error): void {
+  deadline.expire('timeout', timeoutError());
 }

@@ -8,9 +8,16 @@ import type { LeakWatch } from './leak-detector.js';
  * - `idle`: in pg.Pool's idle list;
  * - `borrowed`: handed to a caller;
  * - `housekeeping`: checked out by the warm-up or the idle/lifetime sweep;
- * - `closing`: being closed (its `remove` event is pending).
+ * - `closing`: being closed (its `remove` event is pending), or taken back from its borrower by
+ *   `close()` at its timeout.
  */
 export type ConnectionState = 'new' | 'idle' | 'borrowed' | 'housekeeping' | 'closing';
+
+/** The current borrower's handle, as the pool sees it. */
+export interface Borrower {
+  /** Makes the handle's later `release` calls no-ops. Returns false if it was already released. */
+  revoke(): boolean;
+}
 
 /** What the pool keeps about one open connection (registered on pg.Pool's `connect` event). */
 export interface ConnectionRecord {
@@ -28,10 +35,12 @@ export interface ConnectionRecord {
   lastReleasedAt: number;
   /** The client emitted `error` or `end`: it must never be reused. */
   broken: boolean;
+  /** A client error while borrowed was already logged (one warning per connection). */
+  errorReported: boolean;
   /** Why the pool is closing it, once it decided to. */
   destroyReason: DestroyReason | undefined;
   /** The current borrower's leak watch. */
   leakWatch: LeakWatch | undefined;
-  /** Revokes the current borrower's handle (used when `close()` times out). */
-  revoke: (() => boolean) | undefined;
+  /** The current borrower's handle (revoked when `close()` times out). */
+  borrower: Borrower | undefined;
 }

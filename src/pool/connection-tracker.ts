@@ -97,9 +97,10 @@ export class ConnectionTracker {
       state: 'new',
       lastReleasedAt: now,
       broken: false,
+      errorReported: false,
       destroyReason: undefined,
       leakWatch: undefined,
-      revoke: undefined,
+      borrower: undefined,
     };
     this.#records.set(client, record);
     client.on('error', (error: Error) => this.#onClientError(record, error));
@@ -113,22 +114,38 @@ export class ConnectionTracker {
     return record;
   }
 
-  /** Any client error. Idle clients' errors are reported by the pool's `error` event ({@link #onIdleError}). */
+  /**
+   * Any client error. This permanent listener is the only one a borrowed client needs: it keeps the
+   * process alive, marks the connection broken and logs one warning per connection (a dying client
+   * often emits several errors, e.g. the server's `57P01` then `Connection terminated
+   * unexpectedly`). Idle clients' errors are reported by the pool's `error` event
+   * ({@link #onIdleError}); errors of connections the pool is closing are expected and not logged.
+   */
   #onClientError(record: ConnectionRecord, error: Error): void {
     record.broken = true;
-    if (record.state === 'borrowed') {
-      this.#options.logger.warn('borrowed connection failed; it will be closed when released', {
-        pool: this.#options.poolName,
-        connectionId: record.id,
-        error: describeError(error),
-      });
-    }
+    if (record.state !== 'borrowed' || record.errorReported) return;
+    record.errorReported = true;
+    this.#options.logger.warn('borrowed connection failed; it will be closed when released', {
+      pool: this.#options.poolName,
+      connectionId: record.id,
+      processId: processIdOf(record.client),
+      error: describeError(error),
+    });
   }
 
-  /** pg.Pool has already removed the client; this keeps the process alive, logs and counts. */
+  /**
+   * pg.Pool has already removed the client; this keeps the process alive, logs and counts. A
+   * connection the pool was already closing (e.g. one whose backend `close()` terminated) is
+   * expected to fail: that is logged at debug level and not counted as an idle error.
+   */
   #onIdleError(error: Error, client: pg.PoolClient): void {
     const { counters, observer, logger, poolName, isClosing } = this.#options;
     const record = this.#records.get(client);
+    if (record?.state === 'closing') {
+      record.broken = true;
+      logger.debug('connection being closed failed', { pool: poolName, connectionId: record.id, error: describeError(error) });
+      return;
+    }
     if (record) {
       record.broken = true;
       record.destroyReason ??= isClosing() ? 'shutdown' : 'error';

@@ -18,8 +18,11 @@
  *   {@link Housekeeping} sweep, which also keeps `minConns` open. pg's own `idleTimeoutMillis`
  *   and `maxLifetimeSeconds` are off.
  * - **Release.** A connection goes back to pg.Pool unless it must be closed: fatal error
- *   ({@link isFatalConnectionError}), broken client, still inside a transaction, past its
- *   lifetime, or the pool is closing.
+ *   ({@link isFatalConnectionError}), broken client, still inside a transaction (checked here
+ *   only, and logged), past its lifetime, or the pool is closing.
+ * - **Shutdown.** Borrowed connections get `timeoutMs` to come back; then their backends are
+ *   terminated from one control connection outside the pool and they are destroyed. The whole
+ *   close is bounded by `timeoutMs` plus {@link CLOSE_GRACE_MS}.
  */
 import pg from 'pg';
 import type { PostgresConfig } from '../config/postgres-config.js';
@@ -27,7 +30,7 @@ import { AcquireTimeoutError } from '../errors/acquire-timeout-error.js';
 import { PoolClosedError } from '../errors/pool-closed-error.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
 import { AcquireDeadline, type DeadlineOutcome } from './acquire-deadline.js';
-import { ConditionWaiter } from './condition-waiter.js';
+import { ConditionWaiter, timerDelay } from './condition-waiter.js';
 import type { ConnectionRecord } from './connection-record.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import { describeError } from './describe-error.js';
@@ -38,6 +41,7 @@ import type {
   CloseOptions,
   DestroyReason,
   InstrumentedPool,
+  OpenClientOptions,
   PoolDependencies,
   PooledConnection,
   PoolStats,
@@ -46,15 +50,37 @@ import { LeakDetector } from './leak-detector.js';
 import { PermitQueue } from './permit-queue.js';
 import { toClientConfig, toPgPoolConfig } from './pg-pool-options.js';
 import { PoolCounters } from './pool-counters.js';
-import { BorrowedConnection } from './pooled-connection.js';
+import { BorrowedConnection, processIdOf, type ReleaseTarget } from './pooled-connection.js';
 import { ObserverCaller, safeLogger } from './safe-hooks.js';
-import { TlsFallback } from './tls-fallback-client.js';
+import { effectiveSslOf, TlsFallback } from './tls-fallback-client.js';
 
 /** Default of {@link CloseOptions.timeoutMs}. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
-/** After `pg.Pool.end()`, how long to wait for the last `remove` events (sockets closing). */
-const REMOVAL_GRACE_MS = 2_000;
+/**
+ * How long `close()` may take beyond its `timeoutMs`: for terminating the backends of connections
+ * still borrowed (one control connection and one statement), then for `pg.Pool.end()` and the last
+ * sockets to close. `close()` resolves at the latest this long after its `timeoutMs`.
+ */
+export const CLOSE_GRACE_MS = 2_000;
+
+/** `openClient` options, plus what `close()` needs for its control connection. */
+interface InternalOpenClientOptions extends OpenClientOptions {
+  /** Replaces `connectTimeoutMs` for this client. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** Resolves `true` once `work` settles (either way), or `false` after `ms`. */
+function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timerDelay(ms));
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    work.then(done, done);
+  });
+}
 
 class PgInstrumentedPool implements InstrumentedPool {
   readonly name: string;
@@ -70,6 +96,12 @@ class PgInstrumentedPool implements InstrumentedPool {
   readonly #housekeeping: Housekeeping;
   readonly #pending = new Set<AcquireDeadline>();
   readonly #changes = new ConditionWaiter();
+  /** Built once: per-acquisition code passes these instead of allocating closures. */
+  readonly #releaseTarget: ReleaseTarget = {
+    releaseBorrowed: (record, acquiredAt, error) => this.#release(record, acquiredAt, error),
+  };
+  readonly #makeTimeoutError = (): AcquireTimeoutError => this.#timeoutError();
+  readonly #connectPg = (): Promise<pg.PoolClient> => this.#pg.connect();
   #borrowed = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -144,15 +176,24 @@ class PgInstrumentedPool implements InstrumentedPool {
     this.#housekeeping.start();
   }
 
-  async openClient(options: { readonly applicationName?: string } = {}): Promise<pg.Client> {
+  async openClient(options: OpenClientOptions = {}): Promise<pg.Client> {
     if (this.#closed) throw new PoolClosedError(this.name);
+    return this.#openClient(options);
+  }
+
+  /** {@link openClient} without the closed check: `close()` opens its control connection with it. */
+  #openClient(options: InternalOpenClientOptions): Promise<pg.Client> {
     const clientOptions = toClientConfig(this.config, this.#tls.first);
     if (options.applicationName !== undefined) clientOptions.application_name = options.applicationName;
-    const client = await this.#tls.connectClient(clientOptions);
-    client.on('error', (error: Error) =>
-      this.#logger.debug('standalone connection failed', { pool: this.name, error: describeError(error) }),
-    );
-    return client;
+    if (options.connectTimeoutMs !== undefined) clientOptions.connectionTimeoutMillis = options.connectTimeoutMs;
+    const ssl = options.like === undefined ? undefined : effectiveSslOf(options.like);
+    // The listener is attached before connecting: the client can never emit an unhandled 'error'.
+    const prepare = (client: pg.Client): void => {
+      client.on('error', (error: Error) =>
+        this.#logger.debug('standalone connection failed', { pool: this.name, error: describeError(error) }),
+      );
+    };
+    return this.#tls.connectClient(clientOptions, prepare, ssl);
   }
 
   warmUp(): Promise<void> {
@@ -161,19 +202,19 @@ class PgInstrumentedPool implements InstrumentedPool {
 
   // ---- acquisition ------------------------------------------------------------------------
 
-  async acquire(options: AcquireOptions = {}): Promise<PooledConnection> {
-    const stack = this.#leaks.captureStack();
+  async acquire(options?: AcquireOptions): Promise<PooledConnection> {
+    const origin = this.#leaks.captureOrigin();
     const started = performance.now();
     if (this.#closed) {
       this.#acquireFailed('closed', started);
       throw new PoolClosedError(this.name);
     }
-    const { signal } = options;
+    const signal = options?.signal;
     if (signal?.aborted) {
       this.#acquireFailed('canceled', started);
       throw signal.reason;
     }
-    const deadline = new AcquireDeadline(this.config.acquireTimeoutMs, signal, () => this.#timeoutError());
+    const deadline = new AcquireDeadline(this.config.acquireTimeoutMs, signal, this.#makeTimeoutError);
     this.#pending.add(deadline);
     let holdsPermit = false;
     try {
@@ -200,15 +241,22 @@ class PgInstrumentedPool implements InstrumentedPool {
         if (deadline.outcome !== undefined) {
           // The caller is gone; if the connection still comes, it goes back to the pool.
           holdsPermit = false;
-          checkout.then(
-            (late) => this.#returnUnused(this.#tracker.recordOf(late)),
-            () => this.#permits.release(),
-          );
+          checkout
+            .then(
+              (late) => this.#returnUnused(this.#tracker.recordOf(late)),
+              () => this.#permits.release(),
+            )
+            .catch((lateError: unknown) =>
+              this.#logger.error('pool could not take back a connection that arrived after its caller left', {
+                pool: this.name,
+                error: describeError(lateError),
+              }),
+            );
         }
         throw error;
       }
       holdsPermit = false; // the permit now belongs to the borrowed connection
-      return this.#handOut(client, started, empty, stack);
+      return this.#handOut(client, started, empty, origin);
     } catch (error) {
       if (holdsPermit) this.#permits.release();
       this.#acquireFailed(deadline.outcome ?? 'error', started);
@@ -222,12 +270,13 @@ class PgInstrumentedPool implements InstrumentedPool {
 
   async query<R extends Record<string, unknown> = Record<string, unknown>>(
     sql: string,
-    parameters: readonly unknown[] = [],
+    parameters?: readonly unknown[],
   ): Promise<pg.QueryResult<R>> {
     const connection = await this.acquire();
     let result: pg.QueryResult<R>;
     try {
-      result = await connection.client.query<R>(sql, [...parameters]);
+      // pg reads the values without changing them: no copy.
+      result = await connection.client.query<R>(sql, parameters as unknown[] | undefined);
     } catch (error) {
       connection.release(error);
       throw error;
@@ -239,7 +288,7 @@ class PgInstrumentedPool implements InstrumentedPool {
   /** One `pg.Pool.connect()`, with the TLS fallback; counts failed connects. */
   async #checkout(): Promise<pg.PoolClient> {
     try {
-      return await this.#tls.connect(() => this.#pg.connect());
+      return await this.#tls.connect(this.#connectPg);
     } catch (error) {
       if (!this.#closed) {
         this.#counters.connectFailed();
@@ -261,25 +310,27 @@ class PgInstrumentedPool implements InstrumentedPool {
     }
   }
 
-  #handOut(client: pg.PoolClient, started: number, empty: boolean, stack: string | undefined): PooledConnection {
+  #handOut(client: pg.PoolClient, started: number, empty: boolean, origin: Error | undefined): PooledConnection {
     const record = this.#tracker.recordOf(client);
     const now = performance.now();
     const waitSeconds = (now - started) / 1000;
-    const connection = new BorrowedConnection(record.id, client, record.lifetimeMs, (error) =>
-      this.#release(record, now, error),
-    );
+    const connection = new BorrowedConnection(record, now, this.#releaseTarget);
     record.state = 'borrowed';
-    record.revoke = () => connection.revoke();
-    record.leakWatch = this.#leaks.watch(record.id, now, stack);
+    record.borrower = connection;
+    record.leakWatch = this.#leaks.watch(record.id, now, origin);
     this.#borrowed += 1;
     this.#counters.acquired(waitSeconds, empty);
-    this.#observer.emit('onAcquire', { connectionId: record.id, waitSeconds, waited: empty });
+    if (this.#observer.wants('onAcquire')) {
+      this.#observer.emit('onAcquire', { connectionId: record.id, waitSeconds, waited: empty });
+    }
     return connection;
   }
 
   #acquireFailed(reason: DeadlineOutcome | 'error', started: number): void {
     this.#counters.acquireFailed(reason);
-    this.#observer.emit('onAcquireFailed', { reason, waitSeconds: (performance.now() - started) / 1000 });
+    if (this.#observer.wants('onAcquireFailed')) {
+      this.#observer.emit('onAcquireFailed', { reason, waitSeconds: (performance.now() - started) / 1000 });
+    }
   }
 
   #timeoutError(): AcquireTimeoutError {
@@ -299,9 +350,11 @@ class PgInstrumentedPool implements InstrumentedPool {
   #release(record: ConnectionRecord, acquiredAt: number, error: unknown): void {
     record.leakWatch?.stop();
     record.leakWatch = undefined;
-    record.revoke = undefined;
+    record.borrower = undefined;
     this.#borrowed -= 1;
-    this.#observer.emit('onRelease', { connectionId: record.id, heldSeconds: (performance.now() - acquiredAt) / 1000 });
+    if (this.#observer.wants('onRelease')) {
+      this.#observer.emit('onRelease', { connectionId: record.id, heldSeconds: (performance.now() - acquiredAt) / 1000 });
+    }
     const reason = this.#releaseVerdict(record, error);
     if (reason === undefined) {
       record.state = 'idle';
@@ -316,18 +369,29 @@ class PgInstrumentedPool implements InstrumentedPool {
 
   /** Why a connection coming back from a caller must be closed, or `undefined` to keep it. */
   #releaseVerdict(record: ConnectionRecord, error: unknown): DestroyReason | undefined {
+    const failed = this.#closed ? 'shutdown' : 'error';
+    if (record.broken || (error !== undefined && isFatalConnectionError(error))) return failed;
+    if (this.#releasedInTransaction(record)) return failed;
     if (this.#closed) return 'shutdown';
-    if (record.broken || (error !== undefined && isFatalConnectionError(error))) return 'error';
-    const transaction = record.client.getTransactionStatus();
-    if (transaction === 'T' || transaction === 'E') {
-      this.#logger.warn('connection released inside a transaction; closing it (the server rolls the transaction back)', {
-        pool: this.name,
-        connectionId: record.id,
-      });
-      return 'error';
-    }
     if (performance.now() >= record.expiresAt) return 'lifetime';
     return undefined;
+  }
+
+  /**
+   * Whether a healthy connection came back inside a transaction (`BEGIN` without `COMMIT` or
+   * `ROLLBACK`, or a failed transaction). The pool is the one place that checks this (the dialect
+   * relies on it), so the warning here is the only report the caller gets.
+   */
+  #releasedInTransaction(record: ConnectionRecord): boolean {
+    const status = record.client.getTransactionStatus();
+    if (status !== 'T' && status !== 'E') return false;
+    this.#logger.warn('connection released inside a transaction; closing it (the server rolls the transaction back)', {
+      pool: this.name,
+      connectionId: record.id,
+      processId: processIdOf(record.client),
+      transaction: status === 'E' ? 'failed' : 'open',
+    });
+    return true;
   }
 
   /**
@@ -365,7 +429,14 @@ class PgInstrumentedPool implements InstrumentedPool {
         this.#permits.release();
       }
     }
-    if (!this.#closed) decide(held);
+    if (!this.#closed) {
+      try {
+        decide(held);
+      } catch (error) {
+        // Whatever happened, every connection held here goes back below.
+        this.#logger.error('pool housekeeping failed', { pool: this.name, error: describeError(error) });
+      }
+    }
     // pg.Pool handed out its idle list from the top: giving back in reverse keeps its order.
     for (const record of held.reverse()) {
       if (record.state === 'closing') this.#permits.release();
@@ -394,6 +465,8 @@ class PgInstrumentedPool implements InstrumentedPool {
   }
 
   async #shutdown(timeoutMs: number): Promise<void> {
+    const waitMs = timerDelay(timeoutMs);
+    const hardDeadline = performance.now() + waitMs + CLOSE_GRACE_MS;
     this.#closed = true;
     this.#housekeeping.stop();
     for (const deadline of [...this.#pending]) deadline.expire('closed', new PoolClosedError(this.name));
@@ -401,26 +474,119 @@ class PgInstrumentedPool implements InstrumentedPool {
       if (record.state === 'idle') record.destroyReason ??= 'shutdown';
     }
     // Idle connections close now; borrowed ones as they come back (#releaseVerdict: 'shutdown').
-    const ended = this.#pg.end();
-    const returned = await this.#changes.until(() => this.#borrowed === 0, timeoutMs);
-    if (!returned) {
-      for (const record of this.#tracker.all()) {
-        if (record.state !== 'borrowed' || record.revoke?.() !== true) continue;
-        this.#logger.warn('connection not released before the close timeout; closing it', {
-          pool: this.name,
-          connectionId: record.id,
-          timeoutMs,
-        });
-        record.leakWatch?.stop();
-        record.leakWatch = undefined;
-        record.revoke = undefined;
-        this.#borrowed -= 1;
-        this.#tracker.destroy(record, 'shutdown');
-        this.#permits.release();
-      }
+    const ended = this.#pg.end().catch((error: unknown) =>
+      this.#logger.error('pg.Pool.end() failed', { pool: this.name, error: describeError(error) }),
+    );
+    const returned = await this.#changes.until(() => this.#borrowed === 0, waitMs);
+    if (!returned) await this.#reclaimBorrowed(timeoutMs, hardDeadline);
+    // pg.Pool.end() waits for every client, including one still connecting (which, with
+    // connectTimeoutMs 0, may never finish): the close does not wait for it past its bound.
+    if (!(await settlesWithin(ended, hardDeadline - performance.now()))) {
+      this.#logger.warn('pool did not finish closing within the close timeout; connections still opening or closing are left to finish', {
+        pool: this.name,
+        timeoutMs,
+        graceMs: CLOSE_GRACE_MS,
+        total: this.#pg.totalCount,
+      });
+      return;
     }
-    await ended;
-    await this.#changes.until(() => this.#tracker.size === 0, REMOVAL_GRACE_MS);
+    const removed = await this.#changes.until(() => this.#tracker.size === 0, hardDeadline - performance.now());
+    if (!removed) {
+      this.#logger.debug('some sockets had not closed when close() returned', { pool: this.name, open: this.#tracker.size });
+    }
+  }
+
+  /**
+   * `close()` timed out with connections still borrowed: revokes their handles, terminates their
+   * backends (so that their statements stop on the server), then destroys them.
+   */
+  async #reclaimBorrowed(timeoutMs: number, hardDeadline: number): Promise<void> {
+    const stranded: ConnectionRecord[] = [];
+    for (const record of this.#tracker.all()) {
+      if (record.state !== 'borrowed' || record.borrower?.revoke() !== true) continue;
+      this.#logger.warn('connection not released before the close timeout; terminating its backend and closing it', {
+        pool: this.name,
+        connectionId: record.id,
+        processId: processIdOf(record.client),
+        timeoutMs,
+      });
+      record.leakWatch?.stop();
+      record.leakWatch = undefined;
+      record.borrower = undefined;
+      // Not 'borrowed' any more: the errors its termination causes are expected, not warned about.
+      record.state = 'closing';
+      record.destroyReason ??= 'shutdown';
+      this.#borrowed -= 1;
+      stranded.push(record);
+    }
+    if (stranded.length === 0) return;
+    await this.#terminateBackends(stranded, hardDeadline);
+    for (const record of stranded) {
+      this.#tracker.destroy(record, 'shutdown');
+      this.#permits.release();
+    }
+    this.#changes.notify();
+  }
+
+  /**
+   * `pg_terminate_backend` for each connection in `records`, from one control connection outside
+   * the pool (the pool's settings, the TLS setting of the first connection: one attempt). Bounded
+   * by `hardDeadline`; a failure is logged, never thrown.
+   */
+  async #terminateBackends(records: readonly ConnectionRecord[], hardDeadline: number): Promise<void> {
+    const processIds = records.map((record) => processIdOf(record.client)).filter((pid) => pid !== undefined);
+    const like = records[0]?.client;
+    if (processIds.length === 0 || like === undefined) return;
+    const budgetMs = Math.max(1, Math.ceil(hardDeadline - performance.now()));
+    const { connectTimeoutMs } = this.config;
+    let control: pg.Client | undefined;
+    let controlEnded = false;
+    const endControl = (): void => {
+      if (control === undefined || controlEnded) return;
+      controlEnded = true;
+      control.end().catch(() => undefined);
+    };
+    const work = (async () => {
+      control = await this.#openClient({
+        applicationName: `${this.config.applicationName} (close)`,
+        like,
+        connectTimeoutMs: connectTimeoutMs > 0 ? Math.min(connectTimeoutMs, budgetMs) : budgetMs,
+      });
+      const { rows } = await control.query<{ pid: number; terminated: boolean }>(
+        'select pid, pg_terminate_backend(pid) as terminated from unnest($1::int[]) as pid',
+        [processIds],
+      );
+      return rows;
+    })();
+    let failure: unknown;
+    let rows: { pid: number; terminated: boolean }[] | undefined;
+    work.then(
+      (result) => {
+        rows = result;
+      },
+      (error: unknown) => {
+        failure = error;
+      },
+    );
+    const settled = await settlesWithin(work, budgetMs);
+    endControl(); // also stops a statement still waiting for its answer
+    work.then(endControl, endControl); // a control connection that arrives late is ended too
+    if (rows !== undefined) {
+      const missed = rows.filter((row) => !row.terminated).map((row) => row.pid);
+      this.#logger.debug('terminated the backends of connections not released before the close timeout', {
+        pool: this.name,
+        processIds,
+      });
+      if (missed.length > 0) {
+        this.#logger.warn('some backends were already gone or could not be terminated', { pool: this.name, processIds: missed });
+      }
+      return;
+    }
+    this.#logger.warn('could not terminate the backends of connections not released before the close timeout; their statements may go on running on the server', {
+      pool: this.name,
+      processIds,
+      error: settled ? describeError(failure) : { message: `timed out after ${budgetMs} ms` },
+    });
   }
 }
 

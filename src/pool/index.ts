@@ -1,5 +1,5 @@
 /** The instrumented connection pool: `createPool` over `pg.Pool`. */
-export { createPool, DEFAULT_CLOSE_TIMEOUT_MS } from './create-pool.js';
+export { CLOSE_GRACE_MS, createPool, DEFAULT_CLOSE_TIMEOUT_MS } from './create-pool.js';
 export { isFatalConnectionError } from './fatal-error.js';
 export { connectionLifetimeMs, type RandomSource } from './lifetime.js';
 export type {
@@ -7,6 +7,7 @@ export type {
   CloseOptions,
   DestroyReason,
   InstrumentedPool,
+  OpenClientOptions,
   PoolDependencies,
   PooledConnection,
   PoolObserver,

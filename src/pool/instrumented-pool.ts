@@ -55,8 +55,22 @@ export interface PooledConnection {
   readonly id: number;
   /** The node-postgres client. Do not call `release()` on it directly; use {@link PooledConnection.release}. */
   readonly client: pg.PoolClient;
-  /** The server's backend process id (for `pg_cancel_backend`), once connected. */
+  /**
+   * The server's backend process id (for `pg_cancel_backend`, `pg_terminate_backend`,
+   * `pg_stat_activity`), read from the client's `processID`. Always set for a connection handed
+   * out by the pool (it is known once the connection is open); `undefined` only if the server never
+   * sent it. Use this rather than reading `client.processID` yourself.
+   */
   readonly processId: number | undefined;
+  /**
+   * True once the client emitted `error` or `end` while borrowed (the server terminated the
+   * session, the socket failed…), and once `close()` took the connection back at its timeout: the
+   * connection is unusable, and it will be destroyed, not reused, when released. The pool keeps a
+   * permanent `error` listener on every client, so such an error never crashes the process and is
+   * logged once (`borrowed connection failed; it will be closed when released`); callers need no
+   * listener of their own. After `release()`, the value at the time of the release.
+   */
+  readonly broken: boolean;
   /**
    * This connection's lifetime in milliseconds: `maxConnLifetimeMs` minus its random jitter
    * (`Infinity` when lifetime is unlimited). Once it is this old, the pool closes it at its next
@@ -66,10 +80,12 @@ export interface PooledConnection {
   /**
    * Gives the connection back. The connection is destroyed instead of reused when `error` leaves it
    * unusable (see `isFatalConnectionError`: connection-class SQLSTATE, admin shutdown, socket
-   * error…), when the client emitted `error` or ended while borrowed, when it is still inside a
-   * transaction (`BEGIN` without `COMMIT`/`ROLLBACK`), when it outlived its lifetime, or when the
-   * pool is closing. Pass the last error seen on the connection, if any; a non-fatal error
-   * (e.g. a constraint violation) keeps the connection. A second call does nothing.
+   * error…), when it is {@link PooledConnection.broken}, when it is still inside a transaction
+   * (`BEGIN` without `COMMIT`/`ROLLBACK`, or a failed transaction: the pool checks
+   * `getTransactionStatus()` and logs a warning with the connection id), when it outlived its
+   * lifetime, or when the pool is closing. Pass the last error seen on the connection, if any; a
+   * non-fatal error (e.g. a constraint violation) keeps the connection. A second call does
+   * nothing, and so does a call after `close()` took the connection back.
    */
   release(error?: unknown): void;
 }
@@ -82,8 +98,24 @@ export interface AcquireOptions {
 
 /** Options of {@link InstrumentedPool.close}. */
 export interface CloseOptions {
-  /** How long to wait for borrowed connections to come back before destroying them. Default 10 s. */
+  /**
+   * How long to wait for borrowed connections to come back before terminating their backends and
+   * destroying them. Default 10 s. `close()` itself takes at most this plus a fixed 2 s grace.
+   */
   readonly timeoutMs?: number;
+}
+
+/** Options of {@link InstrumentedPool.openClient}. */
+export interface OpenClientOptions {
+  /** Replaces the session's `application_name`. */
+  readonly applicationName?: string;
+  /**
+   * A client of this pool (typically a borrowed `PooledConnection.client`) whose effective TLS
+   * setting the new client copies: the `ssl` it actually connected with, after any `sslmode`
+   * `prefer`/`allow` fallback. The new client then connects in one attempt, without the fallback.
+   * Use it for a control connection next to a pooled one (`pg_cancel_backend`).
+   */
+  readonly like?: pg.ClientBase;
 }
 
 /**
@@ -117,7 +149,7 @@ export interface InstrumentedPool {
   /** The configuration the pool was built from. */
   readonly config: PostgresConfig;
   /**
-   * The connection options of the pool's first connection attempts (password non-enumerable),
+   * The connection options of the pool's first connection attempts (password non-enumerable).
    * A fresh, mutable copy on every read, safe to give to `new pg.Client()`. With `sslmode`
    * `prefer`/`allow` the first attempt may be refused: prefer {@link InstrumentedPool.openClient},
    * which retries with the fallback TLS choice.
@@ -127,13 +159,15 @@ export interface InstrumentedPool {
   readonly closed: boolean;
   /**
    * Opens a connection outside the pool (not counted, not limited by `maxConns`, never waits for a
-   * pooled connection) with the pool's settings and its `sslmode` fallback, e.g. a control
-   * connection for `pg_cancel_backend`. `applicationName` replaces the session's
-   * `application_name`. The `onConnect` dependency is not run for it. Errors the client emits
-   * later are logged at debug level (so they cannot crash the process). The caller must `end()` it.
-   * Rejects with `PoolClosedError` after `close()`.
+   * pooled connection) with the pool's settings, e.g. a control connection for
+   * `pg_cancel_backend`. TLS: with `like`, that client's effective setting, in one attempt;
+   * otherwise the pool's `sslmode` plan (first choice, then the fallback if the server refused
+   * it). `applicationName` replaces the session's `application_name`. The password stays a
+   * non-enumerable option and is never logged. The `onConnect` dependency is not run for it.
+   * Errors the client emits are logged at debug level (so they cannot crash the process). The
+   * caller must `end()` it. Rejects with `PoolClosedError` after `close()`.
    */
-  openClient(options?: { readonly applicationName?: string }): Promise<pg.Client>;
+  openClient(options?: OpenClientOptions): Promise<pg.Client>;
   /** Borrows a connection, waiting at most `acquireTimeoutMs`. Rejects with `PoolClosedError` after `close()`. */
   acquire(options?: AcquireOptions): Promise<PooledConnection>;
   /** Runs one statement on a borrowed connection and releases it (with the error, if any). */
@@ -153,8 +187,12 @@ export interface InstrumentedPool {
   /**
    * Stops new acquisitions (`PoolClosedError`, also for callers already waiting) and housekeeping,
    * closes idle connections, waits up to `timeoutMs` for borrowed connections (each is closed as it
-   * is released), then closes the rest (their queries fail) and ends the pool. Destroy reason
-   * `shutdown`. Idempotent: every call returns the same promise (later options are ignored).
+   * is released), then terminates the backends of the rest (`pg_terminate_backend` from one
+   * control connection outside the pool, so their statements stop on the server too), closes them
+   * (their queries fail, a late `release()` does nothing) and ends the pool. Destroy reason
+   * `shutdown`. Resolves at the latest about `timeoutMs` + 2 s after the call, even if a connect
+   * is still in progress (that is logged). Never rejects. Idempotent: every call returns the same
+   * promise (later options are ignored).
    */
   close(options?: CloseOptions): Promise<void>;
 }

@@ -10,10 +10,47 @@ export interface LeakWatch {
 
 const NOT_WATCHED: LeakWatch = Object.freeze({ stop: () => undefined });
 
+/** The stack of an acquisition, formatted only if it is ever reported. */
+function stackOf(origin: Error): string {
+  return origin.stack ?? 'connection acquired here (no stack)';
+}
+
+/** A watch with a running timer (internal to the leak detector). */
+export class ActiveWatch implements LeakWatch {
+  readonly detector: LeakDetector;
+  readonly connectionId: number;
+  readonly acquiredAt: number;
+  readonly origin: Error;
+  readonly timer: NodeJS.Timeout;
+  leaked = false;
+
+  constructor(detector: LeakDetector, connectionId: number, acquiredAt: number, origin: Error, thresholdMs: number) {
+    this.detector = detector;
+    this.connectionId = connectionId;
+    this.acquiredAt = acquiredAt;
+    this.origin = origin;
+    this.timer = setTimeout(fire, thresholdMs, this);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    if (this.leaked) this.detector.returned(this);
+  }
+}
+
+function fire(watch: ActiveWatch): void {
+  watch.leaked = true;
+  watch.detector.leaked(watch);
+}
+
 /**
  * HikariCP-style leak detection: a connection held longer than the threshold is reported once,
  * with the stack of the code that acquired it; its eventual release is reported too.
  * Off (no stack captured, no timer) when the threshold is 0.
+ *
+ * On the hot path an acquisition only creates an `Error` (V8 records the frames; it does not
+ * format them) and one timer. The stack is formatted (`error.stack`) only when a leak is reported.
  */
 export class LeakDetector {
   readonly #thresholdMs: number;
@@ -36,41 +73,43 @@ export class LeakDetector {
     this.#observer = options.observer;
   }
 
-  /** The acquiring stack, when detection is on. Call synchronously at the start of `acquire()`. */
-  captureStack(): string | undefined {
+  /**
+   * The acquiring call site, when detection is on: an `Error` whose `stack` is read only if the
+   * connection leaks. Call synchronously at the start of `acquire()`.
+   */
+  captureOrigin(): Error | undefined {
     if (this.#thresholdMs === 0) return undefined;
-    return new Error('connection acquired here').stack ?? 'connection acquired here (no stack)';
+    return new Error('connection acquired here');
   }
 
   /** Starts watching a connection handed out at `acquiredAt` (`performance.now()`). */
-  watch(connectionId: number, acquiredAt: number, stack: string | undefined): LeakWatch {
-    if (this.#thresholdMs === 0 || stack === undefined) return NOT_WATCHED;
-    let leaked = false;
-    const timer = setTimeout(() => {
-      leaked = true;
-      const heldSeconds = (performance.now() - acquiredAt) / 1000;
-      this.#counters.leakDetected();
-      this.#logger.warn('connection held longer than the leak detection threshold; possible leak', {
-        pool: this.#poolName,
-        connectionId,
-        thresholdMs: this.#thresholdMs,
-        heldSeconds,
-        stack,
-      });
-      this.#observer.emit('onLeak', { connectionId, heldSeconds, stack });
-    }, this.#thresholdMs);
-    timer.unref();
-    return {
-      stop: () => {
-        clearTimeout(timer);
-        if (leaked) {
-          this.#logger.warn('connection previously reported as leaked was returned', {
-            pool: this.#poolName,
-            connectionId,
-            heldSeconds: (performance.now() - acquiredAt) / 1000,
-          });
-        }
-      },
-    };
+  watch(connectionId: number, acquiredAt: number, origin: Error | undefined): LeakWatch {
+    if (this.#thresholdMs === 0 || origin === undefined) return NOT_WATCHED;
+    return new ActiveWatch(this, connectionId, acquiredAt, origin, this.#thresholdMs);
+  }
+
+  /** The leak timer of `watch` fired. */
+  leaked(watch: ActiveWatch): void {
+    const { connectionId } = watch;
+    const heldSeconds = (performance.now() - watch.acquiredAt) / 1000;
+    const stack = stackOf(watch.origin);
+    this.#counters.leakDetected();
+    this.#logger.warn('connection held longer than the leak detection threshold; possible leak', {
+      pool: this.#poolName,
+      connectionId,
+      thresholdMs: this.#thresholdMs,
+      heldSeconds,
+      stack,
+    });
+    this.#observer.emit('onLeak', { connectionId, heldSeconds, stack });
+  }
+
+  /** A connection reported as leaked came back. */
+  returned(watch: ActiveWatch): void {
+    this.#logger.warn('connection previously reported as leaked was returned', {
+      pool: this.#poolName,
+      connectionId: watch.connectionId,
+      heldSeconds: (performance.now() - watch.acquiredAt) / 1000,
+    });
   }
 }

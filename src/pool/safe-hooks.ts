@@ -34,6 +34,11 @@ export class ObserverCaller {
     this.#poolName = poolName;
   }
 
+  /** Whether the observer has `hook`: lets hot paths skip building an event nobody reads. */
+  wants(hook: Hook): boolean {
+    return this.#observer?.[hook] !== undefined;
+  }
+
   /** Calls `observer[hook](event)` if the hook exists. Never throws. */
   emit<K extends Hook>(hook: K, event: HookEvent<K>): void {
     const observer = this.#observer;

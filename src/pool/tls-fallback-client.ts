@@ -7,38 +7,64 @@ import { copySslSetting, type SslSetting } from './pg-pool-options.js';
 export type ClientClass = new (config?: pg.ClientConfig) => pg.Client;
 
 /**
+ * How many times one pooled connect is retried with the fallback while its retry keeps being
+ * built with the first choice (another connect took the handoff; see {@link TlsFallback}).
+ */
+const MAX_FALLBACK_RETRIES = 3;
+
+/** The TLS setting a connected (or connecting) client actually uses: pg keeps it as `client.ssl`. */
+export function effectiveSslOf(client: pg.ClientBase): SslSetting {
+  const ssl = (client as { ssl?: unknown }).ssl;
+  if (typeof ssl === 'object' && ssl !== null) return copySslSetting(ssl as SslSetting);
+  return ssl === true ? {} : false;
+}
+
+/**
  * libpq's `sslmode` `prefer` and `allow` for `pg.Pool`: each new connection is opened with the
  * first TLS setting (`prefer`: TLS, `allow`: plaintext) and, if the server refuses that, opened
  * once more with the fallback setting.
  *
- * node-postgres cannot reconnect a `pg.Client`, and `pg.Pool` builds its clients itself, so the
- * retry is a second `pool.connect()` whose new client gets the fallback setting: the pool's
- * `Client` class reads a one-shot override, set only for the duration of that (synchronous)
- * `pool.connect()` call. `pg.Pool` constructs the client synchronously inside `connect()` when it
- * has no idle client and room for one, which is always so when the instrumented pool calls it
- * (it owns the waiting; see permit-queue.ts). If an idle client is available instead, the
- * retry simply gets that one. The `sslmode prefer` integration test catches a change there.
+ * node-postgres cannot reconnect a `pg.Client`, and `pg.Pool` builds its clients itself (with the
+ * same options object every time), so the retry is a second `pool.connect()` whose new client must
+ * get the fallback setting. The handoff is a counter of *fallback tickets*: a retry issues one, and
+ * the next client the pool's `Client` class constructs takes it, whenever pg.Pool gets round to
+ * constructing it (synchronously inside `connect()`, or later if pg.Pool queued the request).
+ * Tickets are not bound to one request, so two cases are handled:
+ *
+ * - another connect's client took the ticket first: that client gets the fallback, which the
+ *   server has just shown it wants, and the retry's own client is built with the first choice and
+ *   refused again; the retry is then repeated (at most {@link MAX_FALLBACK_RETRIES} times). A
+ *   refusal of the first choice can only come from a client built with the first choice, so this
+ *   never retries a fallback that failed;
+ * - the retry got an idle client and constructed none: when a retry settles, tickets beyond the
+ *   retries still in progress are withdrawn, so none outlives its purpose.
+ *
+ * Standalone clients ({@link connectClient}) are built here with an explicit setting and never take
+ * a ticket.
  */
 export class TlsFallback {
   readonly #plan: TlsPlan;
   readonly #onFallback: (error: unknown) => void;
-  #override: SslSetting | undefined;
+  /** Fallback handoffs issued by retries and not yet taken by a constructed client. */
+  #tickets = 0;
+  /** Retries in progress. */
+  #retrying = 0;
   /** The class to pass as `pg.Pool`'s `Client` option. */
   readonly Client: ClientClass;
 
   /**
    * @param config the pool's configuration (its `sslMode` decides the plan)
-   * @param onCreate called with each client as it is constructed (before it connects)
+   * @param onCreate called with each pooled client as it is constructed (before it connects)
    * @param onFallback called with the refusal each time a first attempt is retried with the fallback
    * @throws {ConfigError} from `tlsPlan` when a certificate or key file cannot be read
    */
   constructor(config: PostgresConfig, onCreate: (client: pg.Client) => void, onFallback: (error: unknown) => void = () => undefined) {
     this.#plan = tlsPlan(config);
     this.#onFallback = onFallback;
-    const withOverride = (options: pg.ClientConfig | undefined): pg.ClientConfig | undefined => this.#withOverride(options);
+    const settingFor = (options: pg.ClientConfig | undefined): pg.ClientConfig | undefined => this.#takeTicket(options);
     this.Client = class FallbackAwareClient extends pg.Client {
       constructor(options?: pg.ClientConfig) {
-        super(withOverride(options));
+        super(settingFor(options));
         onCreate(this);
       }
     };
@@ -50,49 +76,79 @@ export class TlsFallback {
   }
 
   /**
-   * Runs `connect` (one `pg.Pool.connect()`); when it fails because the server refused the first
-   * TLS setting, runs it once more with the fallback setting. Any other failure is passed on.
+   * Runs `connect` (one `pg.Pool.connect()` whose new client is built by {@link Client}); when it
+   * fails because the server refused the first TLS setting, runs it again with a fallback ticket.
+   * Any other failure is passed on.
    */
   async connect<T>(connect: () => Promise<T>): Promise<T> {
     try {
       return await connect();
     } catch (error) {
+      if (fallbackFor(this.#plan, error) === undefined) throw error;
+      this.#onFallback(error);
+      return await this.#retry(connect);
+    }
+  }
+
+  /**
+   * Opens a standalone client (outside any pool). With `ssl`, one attempt with exactly that
+   * setting (e.g. the effective setting of a pooled client, see {@link effectiveSslOf}); without,
+   * the pool's plan: the first setting, then the fallback if the server refused it.
+   * `prepare` runs on each client before it connects (e.g. to attach an `error` listener).
+   */
+  async connectClient(options: pg.ClientConfig, prepare: (client: pg.Client) => void, ssl?: SslSetting): Promise<pg.Client> {
+    if (ssl !== undefined) return this.#connectStandalone(options, ssl, prepare);
+    try {
+      return await this.#connectStandalone(options, this.#plan.first, prepare);
+    } catch (error) {
       const fallback = fallbackFor(this.#plan, error);
       if (fallback === undefined) throw error;
       this.#onFallback(error);
-      return await this.#withFallback(connect, fallback);
+      return await this.#connectStandalone(options, fallback, prepare);
     }
   }
 
-  /** Opens a standalone client (outside any pool) with the same TLS plan, e.g. for a control connection. */
-  async connectClient(options: pg.ClientConfig): Promise<pg.Client> {
-    return this.connect(async () => {
-      const client = new this.Client(options);
-      try {
-        await client.connect();
-        return client;
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-      }
-    });
-  }
-
-  #withFallback<T>(connect: () => Promise<T>, fallback: SslSetting): Promise<T> {
-    this.#override = fallback;
+  async #connectStandalone(options: pg.ClientConfig, ssl: SslSetting, prepare: (client: pg.Client) => void): Promise<pg.Client> {
+    const client = new pg.Client(withSsl(options, ssl));
+    prepare(client);
     try {
-      return connect();
-    } finally {
-      this.#override = undefined;
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
     }
   }
 
-  #withOverride(options: pg.ClientConfig | undefined): pg.ClientConfig | undefined {
-    const override = this.#override;
-    if (override === undefined || options === undefined) return options;
-    // Copy every property, the non-enumerable password included, then replace the TLS setting.
-    const copy: pg.ClientConfig = Object.defineProperties({}, Object.getOwnPropertyDescriptors(options));
-    copy.ssl = copySslSetting(override);
-    return copy;
+  async #retry<T>(connect: () => Promise<T>): Promise<T> {
+    for (let retry = 1; ; retry += 1) {
+      this.#retrying += 1;
+      this.#tickets += 1;
+      try {
+        return await connect();
+      } catch (error) {
+        // Still a refusal of the *first* setting: this retry's client was built without the ticket.
+        if (retry >= MAX_FALLBACK_RETRIES || fallbackFor(this.#plan, error) === undefined) throw error;
+        this.#onFallback(error);
+      } finally {
+        this.#retrying -= 1;
+        if (this.#tickets > this.#retrying) this.#tickets = this.#retrying;
+      }
+    }
   }
+
+  /** The options of a client the pool constructs: the fallback setting if a ticket is waiting. */
+  #takeTicket(options: pg.ClientConfig | undefined): pg.ClientConfig | undefined {
+    const fallback = this.#plan.fallback;
+    if (this.#tickets === 0 || fallback === undefined || options === undefined) return options;
+    this.#tickets -= 1;
+    return withSsl(options, fallback);
+  }
+}
+
+/** A copy of `options` (every property, the non-enumerable password included) with `ssl` replaced. */
+function withSsl(options: pg.ClientConfig, ssl: SslSetting): pg.ClientConfig {
+  const copy: pg.ClientConfig = Object.defineProperties({}, Object.getOwnPropertyDescriptors(options));
+  copy.ssl = copySslSetting(ssl);
+  return copy;
 }

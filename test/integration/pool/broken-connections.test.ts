@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createPool } from '../../../src/pool/create-pool.js';
-import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
+import type { InstrumentedPool, PooledConnection } from '../../../src/pool/instrumented-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { Admin, CapturingLogger, waitFor } from './pool-test-kit.js';
@@ -52,53 +52,82 @@ describe('pool and broken connections', () => {
     }
   });
 
-  it('destroys a connection released with a fatal error instead of reusing it', async () => {
+  it('destroys a healthy connection released with a fatal error (57P01, 08006) and keeps one released with 23505', async () => {
+    const config = poolConfig(db, { maxConns: 1 });
+    const pool = createPool(config);
+    pools.push(pool);
+    // The connection is healthy every time: only release(error) can decide to destroy it.
+    const borrowHealthy = async (): Promise<PooledConnection> => {
+      const connection = await pool.acquire();
+      expect(connection.broken).to.equal(false);
+      expect((await connection.client.query('select 1 as one')).rows).to.deep.equal([{ one: 1 }]);
+      expect(connection.processId).to.be.a('number');
+      return connection;
+    };
+
+    const first = await borrowHealthy();
+    first.release({ code: '23505', message: 'duplicate key value violates unique constraint' });
+    let current = await borrowHealthy();
+    expect(current.id).to.equal(first.id); // a non-fatal error keeps the connection
+    expect(current.processId).to.equal(first.processId);
+    expect(pool.stats().destroyedCount.error).to.equal(0);
+
+    const retired: number[] = [];
+    for (const [index, code] of ['57P01', '08006'].entries()) {
+      retired.push(current.processId as number);
+      current.release({ code });
+      await waitFor(`the connection released with ${code} to be destroyed`, () => pool.stats().destroyedCount.error === index + 1);
+      current = await borrowHealthy();
+      expect(retired).to.not.include(current.processId);
+    }
+    const survivor = current.processId as number;
+    current.release();
+    await waitFor('only the last session left on the server', async () => {
+      const pids = await admin.sessions(config.applicationName);
+      return pids.length === 1 && pids[0] === survivor;
+    });
+    expect(pool.stats()).to.include({ idleErrorCount: 0, createdCount: 3 });
+    expect(pool.stats().destroyedCount).to.deep.equal({ idle: 0, lifetime: 0, error: 2, shutdown: 0 });
+  });
+
+  it('marks a borrowed connection broken when its client fails, warns once, never crashes, and destroys it at release', async () => {
     const uncaught: unknown[] = [];
     const onUncaught = (error: unknown): void => void uncaught.push(error);
     process.on('uncaughtException', onUncaught);
     try {
-      const pool = createPool(poolConfig(db, { maxConns: 2 }));
+      const logger = new CapturingLogger();
+      const pool = createPool(poolConfig(db, { maxConns: 2 }), { logger });
       pools.push(pool);
       const connection = await pool.acquire();
+      expect(connection.broken).to.equal(false);
       const pid = connection.processId;
+      // No query in flight: the client itself emits the errors (57P01, then "Connection terminated
+      // unexpectedly"), and only the pool's permanent listener is there to take them.
       await admin.terminate(pid as number);
-      let failure: unknown;
-      await connection.client.query('select 1').catch((error: unknown) => {
-        failure = error;
+      await waitFor('the client to be marked broken', () => connection.broken);
+      await waitFor('the connection to end', async () => {
+        try {
+          await connection.client.query('select 1');
+          return false;
+        } catch {
+          return true;
+        }
       });
-      expect(failure).to.be.instanceOf(Error);
-      connection.release(failure);
+      const warnings = logger.find('warn', 'borrowed connection failed');
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]?.meta).to.include({ connectionId: connection.id, processId: pid });
+      connection.release(); // the caller forgot the error
+      expect(connection.broken).to.equal(true);
       await waitFor('the broken connection to be destroyed', () => pool.stats().destroyedCount.error === 1);
       const next = await pool.acquire();
       expect(next.processId).to.not.equal(pid);
-      expect((await next.client.query('select 1 as one')).rows).to.deep.equal([{ one: 1 }]);
+      expect(next.broken).to.equal(false);
       next.release();
-      expect(pool.stats().idleErrorCount).to.equal(0); // it was borrowed, not idle
+      expect(pool.stats().idleErrorCount).to.equal(0);
       expect(uncaught).to.deep.equal([]);
     } finally {
       process.off('uncaughtException', onUncaught);
     }
-  });
-
-  it('destroys a borrowed connection whose client emitted an error even when released without one', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 2 }));
-    pools.push(pool);
-    const connection = await pool.acquire();
-    const pid = connection.processId;
-    await admin.terminate(pid as number);
-    await waitFor('the client to notice', async () => {
-      try {
-        await connection.client.query('select 1');
-        return false;
-      } catch {
-        return true;
-      }
-    });
-    connection.release(); // the caller forgot the error
-    await waitFor('the broken connection to be destroyed', () => pool.stats().destroyedCount.error === 1);
-    const next = await pool.acquire();
-    expect(next.processId).to.not.equal(pid);
-    next.release();
   });
 
   it('keeps a connection released with an ordinary SQL error', async () => {
@@ -131,7 +160,9 @@ describe('pool and broken connections', () => {
     await connection.client.query('begin');
     connection.release();
     await waitFor('the connection to be destroyed', () => pool.stats().destroyedCount.error === 1);
-    expect(logger.find('warn', 'inside a transaction')).to.have.length(1);
+    const warnings = logger.find('warn', 'inside a transaction');
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]?.meta).to.include({ connectionId: connection.id, processId: connection.processId, transaction: 'open' });
     const next = await pool.acquire();
     expect(next.id).to.not.equal(connection.id);
     const { rows } = await next.client.query<{ tx: boolean }>("select now() = statement_timestamp() as tx");

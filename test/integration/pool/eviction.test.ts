@@ -41,20 +41,30 @@ describe('pool idle eviction and connection lifetime', () => {
     expect((await pool.query<{ one: number }>('select 1 as one')).rows).to.deep.equal([{ one: 1 }]);
   });
 
-  it('keeps connections that are used more often than the idle limit', async () => {
-    const config = poolConfig(db, { minConns: 0, maxConns: 2, maxConnIdleTime: 1_000, healthCheckPeriod: 50, maxConnLifetime: 0 });
+  it('measures idle time from the last release: the connection used last outlives one idle longer', async () => {
+    // No timing assumption. The sweep closes the connection idle longest first and never goes
+    // below minConns (1), so exactly one of the two is evicted, whatever the machine's pauses.
+    // `used` is opened first and released last: only an idle clock that restarts at each release
+    // makes it the younger one (measured from the connect, it would be the older one).
+    const config = poolConfig(db, { minConns: 1, maxConns: 2, maxConnIdleTime: 50, healthCheckPeriod: 20, maxConnLifetime: 0 });
     const pool = createPool(config);
     pools.push(pool);
-    const connection = await pool.acquire();
-    const id = connection.id;
-    connection.release();
-    for (let i = 0; i < 8; i += 1) {
-      await sleep(100);
-      const again = await pool.acquire();
-      expect(again.id).to.equal(id);
-      again.release();
-    }
-    expect(pool.stats().destroyedCount.idle).to.equal(0);
+    await pool.warmUp();
+    const used = await pool.acquire(); // the warm-up's connection
+    const unused = await pool.acquire(); // opened now
+    expect(unused.id).to.be.greaterThan(used.id);
+    // Neither can be evicted while borrowed; `used` does its work.
+    for (let i = 0; i < 5; i += 1) await used.client.query('select 1');
+    unused.release();
+    await sleep(1); // only makes the two release times differ: any longer pause changes nothing
+    used.release();
+    await waitFor('one connection to be evicted', () => pool.stats().destroyedCount.idle === 1);
+    await waitFor('one session left on the server', async () => (await admin.sessions(config.applicationName)).length === 1);
+    expect(await admin.sessions(config.applicationName)).to.deep.equal([used.processId]);
+    const again = await pool.acquire();
+    expect(again.id).to.equal(used.id);
+    again.release();
+    expect(pool.stats().destroyedCount).to.deep.equal({ idle: 1, lifetime: 0, error: 0, shutdown: 0 });
   });
 
   it('gives each connection a lifetime within [maxConnLifetime - jitter, maxConnLifetime]', async () => {

@@ -76,6 +76,15 @@ export class Admin {
     return rows.map((row) => row.pid);
   }
 
+  /** The text of the statements of the sessions with this `application_name` in the current database. */
+  async queries(applicationName: string): Promise<string[]> {
+    const { rows } = await this.#client.query<{ query: string }>(
+      'select query from pg_stat_activity where datname = current_database() and application_name = $1 order by pid',
+      [applicationName],
+    );
+    return rows.map((row) => row.query);
+  }
+
   /** `pg_terminate_backend(pid)`; resolves to whether the server signalled it. */
   async terminate(pid: number): Promise<boolean> {
     const { rows } = await this.#client.query<{ ok: boolean }>('select pg_terminate_backend($1) as ok', [pid]);

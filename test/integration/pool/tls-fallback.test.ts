@@ -1,6 +1,9 @@
 import { expect } from 'chai';
+import type pg from 'pg';
 import { createPool } from '../../../src/pool/create-pool.js';
 import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
+import { toClientConfig } from '../../../src/pool/pg-pool-options.js';
+import { effectiveSslOf, TlsFallback } from '../../../src/pool/tls-fallback-client.js';
 import { poolConfig } from '../../support/pool-config.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { CapturingLogger } from './pool-test-kit.js';
@@ -59,6 +62,108 @@ describe('pool with sslmode prefer and allow', () => {
       held.release();
     }
     expect(pool.stats()).to.include({ total: 1, createdCount: 1 });
+  });
+
+  it('openClient({ like }): copies the TLS setting a pooled client connected with, in one attempt', async () => {
+    const logger = new CapturingLogger();
+    const pool = createPool(poolConfig(db, { sslMode: 'prefer', maxConns: 1 }), { logger });
+    pools.push(pool);
+    const held = await pool.acquire();
+    const fallbacksBefore = logger.find('debug', 'connecting again with the fallback').length;
+    const client = await pool.openClient({ applicationName: 'pool-control-like', like: held.client });
+    try {
+      const { rows } = await client.query<{ app: string; ssl: boolean }>(
+        "select current_setting('application_name') as app, (select ssl from pg_stat_ssl where pid = pg_backend_pid()) as ssl",
+      );
+      expect(rows[0]).to.deep.equal({ app: 'pool-control-like', ssl: serverTls });
+      // No refused first attempt this time, whatever the server.
+      expect(logger.find('debug', 'connecting again with the fallback')).to.have.length(fallbacksBefore);
+      expect(effectiveSslOf(client)).to.deep.equal(effectiveSslOf(held.client));
+    } finally {
+      await client.end();
+      held.release();
+    }
+    expect(pool.stats()).to.include({ total: 1, createdCount: 1, connectErrorCount: 0 });
+  });
+
+  describe('fallback handoff when pg.Pool builds the client later (no server involved)', () => {
+    // A stand-in for pg.Pool.connect() against a server without TLS: it builds a client with the
+    // pool's Client class and "connects" it, refused when the client asks for TLS.
+    const refusal = (): Error => new Error('The server does not support SSL connections');
+    function setUp(): { tls: TlsFallback; build: () => pg.Client } {
+      const config = poolConfig(db, { sslMode: 'prefer' });
+      const tls = new TlsFallback(config, () => undefined);
+      const options = toClientConfig(config, tls.first);
+      const build = (): pg.Client => {
+        const client = new tls.Client(options);
+        if (effectiveSslOf(client) !== false) throw refusal();
+        return client;
+      };
+      return { tls, build };
+    }
+
+    it('gives the fallback to a retry whose client is constructed on a later turn', async () => {
+      const { tls, build } = setUp();
+      let attempts = 0;
+      const client = await tls.connect(
+        () =>
+          new Promise<pg.Client>((resolve, reject) => {
+            attempts += 1;
+            setImmediate(() => {
+              try {
+                resolve(build());
+              } catch (error) {
+                reject(error);
+              }
+            });
+          }),
+      );
+      expect(effectiveSslOf(client)).to.equal(false);
+      expect(attempts).to.equal(2);
+      // No handoff is left over: the next new client starts with TLS again.
+      expect(() => build()).to.throw('does not support SSL');
+    });
+
+    it('retries again when another connect took the handoff first, and leaves none behind', async () => {
+      const { tls, build } = setUp();
+      let openGate!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        openGate = resolve;
+      });
+      let retryStarted!: () => void;
+      const retrying = new Promise<void>((resolve) => {
+        retryStarted = resolve;
+      });
+      let attempts = 0;
+      const slow = tls.connect(async () => {
+        attempts += 1;
+        if (attempts === 2) {
+          retryStarted();
+          await gate; // pg.Pool queued this retry: its client is built later
+        }
+        return build();
+      });
+      await retrying;
+      // Meanwhile another connect builds its client at once and takes the handoff.
+      const quick = await tls.connect(async () => build());
+      expect(effectiveSslOf(quick)).to.equal(false);
+      openGate();
+      expect(effectiveSslOf(await slow)).to.equal(false);
+      expect(attempts).to.equal(3);
+      expect(() => build()).to.throw('does not support SSL');
+    });
+
+    it('withdraws the handoff of a retry that got an existing client', async () => {
+      const { tls, build } = setUp();
+      const idle = { ssl: false } as unknown as pg.Client; // an idle client pg.Pool hands out: nothing constructed
+      let attempts = 0;
+      const client = await tls.connect(async () => {
+        attempts += 1;
+        return attempts === 1 ? build() : idle;
+      });
+      expect(client).to.equal(idle);
+      expect(() => build()).to.throw('does not support SSL');
+    });
   });
 
   it('allow: plaintext first, which a server without TLS requirements accepts', async () => {
