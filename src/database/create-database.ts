@@ -1,9 +1,9 @@
 import { Kysely, type KyselyConfig } from 'kysely';
-import { loadConfig } from '../config/load-config.js';
 import type { PostgresConfig, PostgresConfigInput } from '../config/postgres-config.js';
-import { createDialect } from '../dialect/create-dialect.js';
+import { dialectOnPool } from '../dialect/create-dialect.js';
 import type { DialectCommonOptions } from '../dialect/dialect-options.js';
-import { isPostgresConfig } from '../dialect/pg-settings.js';
+import { InterceptorChain } from '../dialect/interceptor-chain.js';
+import { resolveConfig } from '../dialect/pg-settings.js';
 import { silentLogger } from '../observability/logger.js';
 import { createPool } from '../pool/create-pool.js';
 import type { InstrumentedPool } from '../pool/instrumented-pool.js';
@@ -33,15 +33,24 @@ export interface Database<DB> {
 /**
  * Wires configuration, pool and dialect into a `Kysely<DB>`: the one call an application makes.
  * With no configuration, `loadConfig` reads the environment (`DATABASE_URL`, `PG*`…); with a
- * `PostgresConfigInput`, it is merged over the environment; a loaded `PostgresConfig` is used as
- * it is. Throws `ConfigError` before anything is opened when the configuration is invalid.
+ * `PostgresConfigInput`, it is merged over the environment; a `PostgresConfig` produced by
+ * `loadConfig` is used as it is (a copy of one, e.g. `{ ...config, maxConns: 20 }`, is rejected:
+ * pass overrides to `loadConfig`). Everything is validated before the pool is created, so nothing
+ * is opened when it throws: `ConfigError` for the configuration, `TypeError` for the interceptors.
  */
 export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput, options: CreateDatabaseOptions = {}): Database<DB> {
   const logger = options.logger ?? silentLogger;
-  const resolved = isPostgresConfig(config) ? config : loadConfig(options.env ?? process.env, config ?? {});
+  const chain = InterceptorChain.of(options.interceptors, logger);
+  const resolved = resolveConfig(config, options.env ?? process.env);
   const pool = createPool(resolved, { logger, ...(options.poolName === undefined ? {} : { name: options.poolName }) });
-  const dialect = createDialect({ pool, logger, ...(options.interceptors === undefined ? {} : { interceptors: options.interceptors }) });
-  const db = new Kysely<DB>({ ...options.kysely, dialect });
+  let db: Kysely<DB>;
+  try {
+    db = new Kysely<DB>({ ...options.kysely, dialect: dialectOnPool(pool, chain, logger) });
+  } catch (error) {
+    // e.g. invalid Kysely options: do not leave the pool (and its warm-up connections) behind
+    pool.close().catch(() => undefined);
+    throw error;
+  }
   let closing: Promise<void> | undefined;
   const closeTimeoutMs = options.closeTimeoutMs;
   const close = (): Promise<void> => {

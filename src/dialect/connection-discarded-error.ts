@@ -1,12 +1,11 @@
 import { AlertHistoryDbError } from '../errors/alert-history-db-error.js';
 
 /** Why the driver decided a connection must not go back to the pool. */
-export type DiscardReason = 'rollback-failed' | 'session-killed' | 'open-transaction' | 'stream-failed';
+export type DiscardReason = 'rollback-failed' | 'session-killed' | 'stream-failed';
 
 const DESCRIPTIONS: Readonly<Record<DiscardReason, string>> = Object.freeze({
   'rollback-failed': 'a rollback failed, so the transaction state of the session is unknown',
   'session-killed': 'its session was terminated on request (killSession)',
-  'open-transaction': 'it was released inside an open transaction block',
   'stream-failed': 'a cursor on it could not be closed',
 });
 

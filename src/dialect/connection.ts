@@ -2,31 +2,32 @@ import type { CompiledQuery, ControlConnectionProvider, DatabaseConnection, Quer
 import type { AbortableOperationOptions } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from '../observability/logger.js';
-import type { PooledConnection } from '../pool/instrumented-pool.js';
+import type { InstrumentedPool, PooledConnection } from '../pool/instrumented-pool.js';
 import { ConnectionDiscardedError, type DiscardReason } from './connection-discarded-error.js';
 import { isFatalConnectionError } from '../pool/fatal-error.js';
 import { runControlStatement } from './control-connection.js';
-import { closeCursor, openCursor } from './cursor.js';
+import { closeCursor, openCursor, type RowCursor } from './cursor.js';
 import type { InterceptedResult } from './interceptor.js';
 import type { InterceptorChain } from './interceptor-chain.js';
 import { QueryContextImpl, type ConnectionSession, type QueryMode } from './query-context.js';
 import { toKyselyResult } from './query-result.js';
 import { withCallerFrames } from './stack-trace.js';
 
-/** What a connection needs from its driver. */
+/** What every connection of one driver shares; built once per driver, not per acquisition. */
 export interface ConnectionDependencies {
   /** The interceptors, or `undefined` for the direct path. */
   readonly chain: InterceptorChain | undefined;
-  /** The connection as plugins see it; one per physical connection. */
-  readonly session: ConnectionSession;
-  /** Settings for a control connection outside the pool (cancel, terminate); built only when needed. */
-  readonly controlOptions: () => Readonly<pg.ClientConfig>;
+  /** Opens control connections (cancel, terminate) outside the pool. */
+  readonly pool: Pick<InstrumentedPool, 'openClient'>;
+  /** `application_name` of the control connections. */
+  readonly controlApplicationName: string;
   readonly logger: Logger;
 }
 
-function transactionStatus(client: pg.PoolClient): string | null | undefined {
-  const read = (client as { getTransactionStatus?: () => string | null }).getTransactionStatus;
-  return typeof read === 'function' ? read.call(client) : undefined;
+/** True inside an open (`T`) or failed (`E`) transaction block, as the server last reported it. */
+function inTransactionBlock(client: pg.ClientBase): boolean {
+  const status = client.getTransactionStatus();
+  return status === 'T' || status === 'E';
 }
 
 /**
@@ -34,30 +35,27 @@ function transactionStatus(client: pg.PoolClient): string | null | undefined {
  * acquisition, dead after release, so a late cancel or kill can never reach the next borrower.
  *
  * It remembers the last fatal-looking error of its statements and whether it must be discarded
- * (failed rollback, killed session, released inside a transaction block), and hands that to
+ * (failed rollback, killed session, cursor that could not be closed), and hands that to
  * `PooledConnection.release(error)` so the pool destroys the connection instead of reusing it.
+ * Errors the client emits while leased, and a release inside a transaction block, are the pool's
+ * business (`PooledConnection.broken`, its release-time transaction check).
  */
 export class PostgresConnection implements DatabaseConnection {
   readonly #pooled: PooledConnection;
   readonly #client: pg.PoolClient;
+  readonly #session: ConnectionSession;
   readonly #deps: ConnectionDependencies;
   /** Statements submitted and not settled, oldest first (node-postgres queues them): query id → SQL. */
   readonly #inFlight = new Map<string, string>();
-  #processId: number | undefined;
   #fatalError: unknown;
   #discard: DiscardReason | undefined;
-  #inTransactionBlock = false;
   #released = false;
 
-  constructor(pooled: PooledConnection, deps: ConnectionDependencies) {
+  constructor(pooled: PooledConnection, session: ConnectionSession, deps: ConnectionDependencies) {
     this.#pooled = pooled;
     this.#client = pooled.client;
+    this.#session = session;
     this.#deps = deps;
-    const known = pooled.processId ?? (pooled.client as { processID?: unknown }).processID;
-    this.#processId = typeof known === 'number' && known > 0 ? known : undefined;
-    // node-postgres emits 'error' on a checked-out client that fails between statements (e.g. its
-    // backend is terminated inside a transaction); unheard, that event would crash the process.
-    this.#client.on('error', this.#onClientError);
   }
 
   /** Pool-unique id of the underlying connection. */
@@ -67,23 +65,33 @@ export class PostgresConnection implements DatabaseConnection {
 
   /** The server's backend process id, once known. */
   get processId(): number | undefined {
-    return this.#processId;
+    return this.#pooled.processId;
   }
 
   /** True once the connection must not be reused (it will be destroyed on release). */
   get discarded(): boolean {
-    return this.#discard !== undefined || this.#fatalError !== undefined;
+    return this.#discard !== undefined || this.#fatalError !== undefined || this.#pooled.broken;
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery, options?: AbortableOperationOptions): Promise<QueryResult<R>> {
-    this.#assertUsable();
-    const tracked = this.#track(compiledQuery);
-    try {
-      const chain = this.#deps.chain;
-      if (chain === undefined) {
+    const chain = this.#deps.chain;
+    if (chain === undefined) {
+      this.#assertUsable();
+      const tracked = this.#track(compiledQuery, compiledQuery.sql);
+      try {
         return toKyselyResult<R>(await this.#client.query(compiledQuery.sql, compiledQuery.parameters as unknown[]));
+      } catch (error) {
+        this.#noteError(error);
+        throw withCallerFrames(error, new Error());
+      } finally {
+        this.#inFlight.delete(tracked);
       }
-      const ctx = this.#context(compiledQuery, 'execute', options);
+    }
+    // With interceptors, even a statement on an unusable lease enters the chain and fails in the
+    // terminal, so that `error` hooks (timing, audit) see it.
+    const ctx = this.#context(compiledQuery, 'execute', options);
+    const tracked = this.#track(compiledQuery, compiledQuery.sql);
+    try {
       return (await chain.execute(ctx, this.#terminal)) as QueryResult<R>;
     } catch (error) {
       this.#noteError(error);
@@ -101,15 +109,29 @@ export class PostgresConnection implements DatabaseConnection {
     if (!Number.isInteger(chunkSize) || chunkSize <= 0) {
       throw new TypeError(`chunkSize must be a positive integer, got ${String(chunkSize)}`);
     }
-    this.#assertUsable();
     const chain = this.#deps.chain;
-    const ctx = chain === undefined ? undefined : this.#context(compiledQuery, 'stream', options);
-    const entered = chain && ctx ? await chain.enterStream(ctx) : 0;
-    const tracked = this.#track(compiledQuery);
-    const cursor = openCursor(this.#client, compiledQuery.sql, compiledQuery.parameters);
+    let ctx: QueryContextImpl | undefined;
+    let entered = 0;
+    if (chain === undefined) {
+      this.#assertUsable();
+    } else {
+      ctx = this.#context(compiledQuery, 'stream', options);
+      entered = await chain.enterStream(ctx);
+      const unusable = this.#unusable();
+      if (unusable !== undefined) {
+        await chain.failStream(ctx, entered, unusable);
+        throw withCallerFrames(unusable, new Error());
+      }
+    }
+    // the `before` hooks may have rewritten the statement: the cursor runs what they left
+    const sql = ctx === undefined ? compiledQuery.sql : ctx.sql;
+    const parameters = ctx === undefined ? compiledQuery.parameters : ctx.parameters;
+    const tracked = this.#track(compiledQuery, sql);
+    let cursor: RowCursor | undefined;
     let rowCount = 0;
     let failure: { error: unknown } | undefined;
     try {
+      cursor = openCursor(this.#client, sql, parameters);
       while (true) {
         const rows = await cursor.read(chunkSize);
         if (rows.length === 0) break;
@@ -121,26 +143,18 @@ export class PostgresConnection implements DatabaseConnection {
       failure = { error };
       throw withCallerFrames(error, new Error());
     } finally {
-      if (this.#fatalError === undefined) {
+      if (cursor !== undefined && this.#fatalError === undefined && !this.#pooled.broken) {
         await closeCursor(this.#client, cursor).catch((error: unknown) => {
           this.#noteError(error);
           this.#discard ??= 'stream-failed';
         });
       }
       this.#inFlight.delete(tracked);
-      if (chain && ctx) {
+      if (chain !== undefined && ctx !== undefined) {
         if (failure) await chain.failStream(ctx, entered, failure.error);
         else await chain.completeStream(ctx, entered, rowCount);
       }
     }
-  }
-
-  async collectSessionInfo(): Promise<void> {
-    if (this.#processId !== undefined) return;
-    this.#assertUsable();
-    const { rows } = await this.#client.query<{ pid: number | string }>('select pg_backend_pid() as pid');
-    const pid = Number(rows[0]?.pid);
-    if (Number.isInteger(pid) && pid > 0) this.#processId = pid;
   }
 
   /**
@@ -155,7 +169,7 @@ export class PostgresConnection implements DatabaseConnection {
     const [queryId, text] = target;
     const pid = this.#requireProcessId('pg_cancel_backend');
     const signalled = await runControlStatement(
-      this.#deps.controlOptions(),
+      () => this.#openControlClient(),
       {
         // The server-side check narrows the race with the statement finishing meanwhile. Where the
         // backend's activity is not visible ('disabled' or no privilege), pg_cancel_backend decides.
@@ -182,7 +196,7 @@ export class PostgresConnection implements DatabaseConnection {
     this.#discard ??= 'session-killed';
     const pid = this.#requireProcessId('pg_terminate_backend');
     await runControlStatement(
-      this.#deps.controlOptions(),
+      () => this.#openControlClient(),
       { sql: 'select pg_terminate_backend($1)', parameters: [pid], stillWanted: () => !this.#released },
       this.#deps.logger,
     );
@@ -194,22 +208,16 @@ export class PostgresConnection implements DatabaseConnection {
     this.#discard ??= reason;
   }
 
-  /** Records that the driver opened (`true`) or ended (`false`) a transaction block. */
-  setTransactionBlock(open: boolean): void {
-    this.#inTransactionBlock = open;
-  }
-
-  /** Gives the connection back to the pool, with the reason to destroy it if there is one. Idempotent. */
+  /**
+   * Gives the connection back to the pool, with the reason to destroy it if there is one
+   * (the pool itself also destroys a broken connection or one inside a transaction). Idempotent.
+   */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#client.removeListener('error', this.#onClientError);
     let error = this.#fatalError;
     if (error === undefined && this.#discard !== undefined) {
       error = new ConnectionDiscardedError(this.#discard);
-    }
-    if (error === undefined && this.#inTransaction()) {
-      error = new ConnectionDiscardedError('open-transaction');
     }
     if (error !== undefined) {
       this.#deps.logger.debug('releasing a broken connection', {
@@ -220,16 +228,12 @@ export class PostgresConnection implements DatabaseConnection {
     this.#pooled.release(error);
   }
 
-  readonly #onClientError = (error: Error): void => {
-    this.#fatalError ??= error;
-    this.#deps.logger.warn('connection failed while checked out', {
-      connectionId: this.id,
-      code: (error as { code?: unknown }).code,
-      error: error.message,
-    });
-  };
-
   readonly #terminal = async (ctx: QueryContextImpl): Promise<InterceptedResult> => {
+    const unusable = this.#unusable();
+    if (unusable !== undefined) {
+      ctx.settle(undefined, true);
+      throw unusable;
+    }
     // interceptors may have rewritten the text: cancellation compares what the server runs
     if (this.#inFlight.has(ctx.queryId)) this.#inFlight.set(ctx.queryId, ctx.sql);
     try {
@@ -251,29 +255,34 @@ export class PostgresConnection implements DatabaseConnection {
     return new QueryContextImpl({
       compiledQuery,
       mode,
-      session: this.#deps.session,
-      inTransaction: this.#inTransaction(),
+      session: this.#session,
+      inTransaction: inTransactionBlock(this.#client),
       signal: options?.signal,
     });
   }
 
-  #inTransaction(): boolean {
-    const status = transactionStatus(this.#client);
-    if (status === undefined) return this.#inTransactionBlock;
-    return status === 'T' || status === 'E';
+  #openControlClient(): Promise<pg.Client> {
+    return this.#deps.pool.openClient({ applicationName: this.#deps.controlApplicationName, like: this.#client });
   }
 
   #noteError(error: unknown): void {
     if (isFatalConnectionError(error)) this.#fatalError = error;
   }
 
+  /** Why no statement may run on this lease any more, or `undefined` while it may. */
+  #unusable(): Error | undefined {
+    if (this.#released) return new Error('the connection was already released');
+    if (this.#discard !== undefined) return new ConnectionDiscardedError(this.#discard);
+    return undefined;
+  }
+
   #assertUsable(): void {
-    if (this.#released) throw new Error('the connection was already released');
-    if (this.#discard !== undefined) throw new ConnectionDiscardedError(this.#discard);
+    const unusable = this.#unusable();
+    if (unusable !== undefined) throw unusable;
   }
 
   #requireProcessId(fn: string): number {
-    const pid = this.#processId;
+    const pid = this.#pooled.processId;
     if (pid === undefined) {
       throw new Error(`cannot call ${fn}: the backend process id of connection ${this.id} is unknown`);
     }
@@ -281,9 +290,9 @@ export class PostgresConnection implements DatabaseConnection {
   }
 
   /** Registers a submitted statement as in flight; returns its key in `#inFlight`. */
-  #track(compiledQuery: CompiledQuery): string {
+  #track(compiledQuery: CompiledQuery, sql: string): string {
     const id = compiledQuery.queryId?.queryId ?? '';
-    this.#inFlight.set(id, compiledQuery.sql);
+    this.#inFlight.set(id, sql);
     return id;
   }
 }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from '../observability/logger.js';
 
 /** A statement for a short-lived connection outside the pool, e.g. `pg_cancel_backend`. */
@@ -10,47 +10,24 @@ export interface ControlStatement {
 }
 
 /**
- * Settings for a control connection next to `client`: the pool's connection options, but with the
- * TLS setting `client` actually connected with. Under `sslmode=prefer`/`allow` the pool's options
- * hold the first attempt only, and the server may have refused it. The password stays non-enumerable.
- */
-export function controlOptionsFor(base: Readonly<pg.ClientConfig>, client: pg.PoolClient): Readonly<pg.ClientConfig> {
-  const effective = (client as { ssl?: unknown }).ssl;
-  const options: pg.ClientConfig = { ...base };
-  if (effective === false || (typeof effective === 'object' && effective !== null)) {
-    options.ssl = effective as pg.ClientConfig['ssl'];
-  }
-  if (base.password !== undefined) {
-    Object.defineProperty(options, 'password', { value: base.password, enumerable: false, writable: true, configurable: true });
-  }
-  return Object.freeze(options);
-}
-
-/**
- * Opens a dedicated connection with the pool's connection options (so it never waits for a pooled
- * connection), runs `statement` if it is still wanted, and closes the connection. Resolves to
- * the number of rows the statement returned, or `undefined` when it was no longer wanted. The password is passed explicitly because it is not enumerable
- * on the pool's options; it is never logged.
+ * Opens a dedicated connection with `open` (in practice `pool.openClient(…)`: outside the pool, so
+ * it never waits for a pooled connection, with the TLS setting of the pooled connection it acts
+ * on), runs `statement` if it is still wanted, and closes the connection. Resolves to the number
+ * of rows the statement returned, or `undefined` when it was no longer wanted.
  */
 export async function runControlStatement(
-  options: Readonly<pg.ClientConfig>,
+  open: () => Promise<pg.Client>,
   statement: ControlStatement,
   logger: Logger,
 ): Promise<number | undefined> {
-  const client = new pg.Client({
-    ...options,
-    password: options.password,
-    application_name: options.application_name === undefined ? undefined : `${options.application_name} (control)`,
-  });
-  client.on('error', (error: Error) => {
-    logger.warn('control connection error', { error: error.message });
-  });
+  const client = await open();
   try {
-    await client.connect();
     if (!statement.stillWanted()) return undefined;
     const result = await client.query(statement.sql, statement.parameters as unknown[]);
     return result.rowCount ?? 0;
   } finally {
-    await client.end().catch(() => undefined);
+    await client.end().catch((error: unknown) => {
+      logger.debug('control connection did not close cleanly', { error: error instanceof Error ? error.message : String(error) });
+    });
   }
 }

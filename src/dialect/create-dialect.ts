@@ -1,4 +1,5 @@
 import type { Dialect } from 'kysely';
+import { isLoadedConfig } from '../config/frozen-config.js';
 import { loadConfig } from '../config/load-config.js';
 import type { PostgresConfig, PostgresConfigInput } from '../config/postgres-config.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
@@ -14,7 +15,7 @@ import type {
 import { PostgresPoolDialect } from './dialect.js';
 import type { PoolSource } from './driver.js';
 import { InterceptorChain } from './interceptor-chain.js';
-import { isPostgresConfig, toConfigInput } from './pg-settings.js';
+import { resolveConfig, toConfigInput } from './pg-settings.js';
 
 function isPoolOptions(options: CreateDialectOptions): options is PoolDialectOptions {
   return 'pool' in options && options.pool !== undefined;
@@ -42,6 +43,25 @@ function load(input: PostgresConfigInput, owned: OwnedPoolOptions): PostgresConf
   return loadConfig(owned.env ?? process.env, input);
 }
 
+function assertInstrumentedPool(pool: unknown): asserts pool is InstrumentedPool {
+  if (typeof (pool as Partial<InstrumentedPool> | undefined)?.acquire !== 'function') {
+    throw new TypeError(
+      'createDialect({ pool }) needs a pool from createPool(); for a pg.Pool, pass its settings instead ' +
+        '(createDialect({ host, database, max, … })) or keep Kysely\'s PostgresDialect',
+    );
+  }
+}
+
+/**
+ * A dialect on an existing pool (which `db.destroy()` leaves open), with a chain validated
+ * already. For `createDatabase`, which validates everything before it opens the pool.
+ */
+export function dialectOnPool(pool: InstrumentedPool, chain: InterceptorChain | undefined, logger: Logger): Dialect {
+  assertInstrumentedPool(pool);
+  const source: PoolSource = Object.freeze({ owned: false, open: () => Promise.resolve(pool) });
+  return new PostgresPoolDialect({ source, chain, logger });
+}
+
 /**
  * Creates a Kysely `Dialect` for PostgreSQL, a drop-in replacement for
  * `new PostgresDialect({ pool, cursor })`: same SQL, same results and type parsing, plus the
@@ -51,7 +71,10 @@ function load(input: PostgresConfigInput, owned: OwnedPoolOptions): PostgresConf
  * - a `PostgresConfig`, `{ config, … }`, or plain settings (`host, port, database, user, password,
  *   max, ssl, connectionString…` as `pg.PoolConfig` names them, or `PostgresConfigInput` names):
  *   the configuration is loaded now (over `process.env`, so a `ConfigError` is thrown here) and
- *   the dialect creates its pool on first use and closes it on `db.destroy()`.
+ *   the dialect creates its pool on first use and closes it on `db.destroy()`. A `PostgresConfig`
+ *   is one `loadConfig` produced (`isLoadedConfig`); a copy of one (`{ ...config, maxConns: 20 }`)
+ *   has lost its password and is rejected with a `ConfigError`: pass overrides to `loadConfig`.
+ * - Interceptors are validated here (`TypeError`), before any connection is opened.
  *
  * ```ts
  * const db = new Kysely<DB>({ dialect: createDialect({ connectionString, max: 20 }) });
@@ -61,24 +84,16 @@ export function createDialect(options: CreateDialectOptions): Dialect {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('createDialect needs an options object');
   }
-  if (isPostgresConfig(options)) {
+  if (isLoadedConfig(options)) {
     return new PostgresPoolDialect({ source: ownedPool(options, {}, silentLogger), chain: undefined, logger: silentLogger });
   }
   const { interceptors, logger = silentLogger } = options as Exclude<CreateDialectOptions, PostgresConfig>;
-  const chain = InterceptorChain.of(interceptors);
+  const chain = InterceptorChain.of(interceptors, logger);
   if (isPoolOptions(options)) {
-    const pool = options.pool;
-    if (typeof (pool as Partial<InstrumentedPool>).acquire !== 'function') {
-      throw new TypeError(
-        'createDialect({ pool }) needs a pool from createPool(); for a pg.Pool, pass its settings instead ' +
-          '(createDialect({ host, database, max, … })) or keep Kysely\'s PostgresDialect',
-      );
-    }
-    const source: PoolSource = Object.freeze({ owned: false, open: () => Promise.resolve(pool) });
-    return new PostgresPoolDialect({ source, chain, logger });
+    return dialectOnPool(options.pool, chain, logger);
   }
   if (isConfigOptions(options)) {
-    const config = isPostgresConfig(options.config) ? options.config : load(options.config, options);
+    const config = resolveConfig(options.config, options.env ?? process.env);
     return new PostgresPoolDialect({ source: ownedPool(config, options, logger), chain, logger });
   }
   const settings = options as SettingsDialectOptions;

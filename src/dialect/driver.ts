@@ -13,8 +13,7 @@ import {
 import type pg from 'pg';
 import type { Logger } from '../observability/logger.js';
 import type { InstrumentedPool, PooledConnection } from '../pool/instrumented-pool.js';
-import { PostgresConnection } from './connection.js';
-import { controlOptionsFor } from './control-connection.js';
+import { PostgresConnection, type ConnectionDependencies } from './connection.js';
 import type { InterceptorChain } from './interceptor-chain.js';
 import type { ConnectionSession } from './query-context.js';
 
@@ -50,6 +49,8 @@ export class PostgresPoolDriver implements Driver {
   readonly #options: PostgresPoolDriverOptions;
   readonly #sessions = new WeakMap<pg.PoolClient, ConnectionSession>();
   #pool: InstrumentedPool | undefined;
+  /** What every connection shares; built once the pool is known. */
+  #shared: ConnectionDependencies | undefined;
   #destroyed = false;
 
   constructor(options: PostgresPoolDriverOptions) {
@@ -58,23 +59,30 @@ export class PostgresPoolDriver implements Driver {
 
   async init(_options?: AbortableOperationOptions): Promise<void> {
     if (this.#destroyed) throw new Error('the driver has been destroyed');
-    this.#pool ??= await this.#options.source.open();
+    if (this.#pool !== undefined) return;
+    const pool = await this.#options.source.open();
+    if (this.#pool !== undefined) return;
+    this.#pool = pool;
+    this.#shared = Object.freeze({
+      chain: this.#options.chain,
+      pool,
+      controlApplicationName: `${pool.config.applicationName} (control)`,
+      logger: this.#options.logger,
+    });
   }
 
   async acquireConnection(options?: AbortableOperationOptions): Promise<DatabaseConnection> {
     const pool = this.#pool;
-    if (pool === undefined || this.#destroyed) throw new Error('the driver is not initialized or has been destroyed');
+    const shared = this.#shared;
+    if (pool === undefined || shared === undefined || this.#destroyed) {
+      throw new Error('the driver is not initialized or has been destroyed');
+    }
     const pooled = await pool.acquire(options?.signal === undefined ? undefined : { signal: options.signal });
     if (this.#destroyed) {
       pooled.release();
       throw new Error('the driver was destroyed while a connection was being acquired');
     }
-    return new PostgresConnection(pooled, {
-      chain: this.#options.chain,
-      session: this.#session(pooled),
-      controlOptions: () => controlOptionsFor(pool.connectionOptions, pooled.client),
-      logger: this.#options.logger,
-    });
+    return new PostgresConnection(pooled, this.#session(pooled), shared);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -87,13 +95,11 @@ export class PostgresPoolDriver implements Driver {
       sql = parts.join(' ');
     }
     await ours.executeQuery(CompiledQuery.raw(sql));
-    ours.setTransactionBlock(true);
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const ours = asOurs(connection);
     const { rows } = await ours.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'));
-    ours.setTransactionBlock(false);
     // The server answers COMMIT with a ROLLBACK tag when an earlier error aborted the transaction.
     if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError();
   }
@@ -103,10 +109,11 @@ export class PostgresPoolDriver implements Driver {
     try {
       await ours.executeQuery(CompiledQuery.raw('rollback'));
     } catch (error) {
+      // Whatever the server's transaction status says now, the rollback may or may not have
+      // happened (e.g. it ran and its answer was lost): never reuse the session.
       ours.discard('rollback-failed');
       throw error;
     }
-    ours.setTransactionBlock(false);
   }
 
   async savepoint(connection: DatabaseConnection, name: string, compileQuery: QueryCompiler['compileQuery']): Promise<void> {
@@ -130,6 +137,7 @@ export class PostgresPoolDriver implements Driver {
     this.#destroyed = true;
     const pool = this.#pool;
     this.#pool = undefined;
+    this.#shared = undefined;
     if (pool !== undefined && this.#options.source.owned) await pool.close();
   }
 
@@ -147,10 +155,9 @@ export class PostgresPoolDriver implements Driver {
   #session(pooled: PooledConnection): ConnectionSession {
     let session = this.#sessions.get(pooled.client);
     if (session === undefined) {
-      const known = pooled.processId ?? (pooled.client as { processID?: unknown }).processID;
       session = Object.freeze({
         id: pooled.id,
-        processId: typeof known === 'number' && known > 0 ? known : undefined,
+        processId: pooled.processId,
         state: new Map<string | symbol, unknown>(),
         client: pooled.client,
       });

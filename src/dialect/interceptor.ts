@@ -19,32 +19,43 @@ export type HookResult = void | Promise<void>;
  *
  * Interceptors form an onion: the first one given is the outermost. For each interceptor, in order:
  *
- * 1. `before(ctx)` runs; throwing fails the statement (outer interceptors see the error).
+ * 1. `before(ctx)` runs. It may rewrite `ctx.sql` / `ctx.parameters` (for streams too); throwing
+ *    vetoes the statement: it fails with that error and is never sent (the `error` hooks of the
+ *    outer interceptors see it).
  * 2. `execute(ctx, next)` runs, or, when absent, the rest of the chain does. `execute` is the
  *    general form: it can change how the statement runs (set `ctx.statementName`, rewrite
  *    `ctx.sql`), re-run it (call `next()` again after an error), or short-circuit it (return a
- *    result without calling `next()`, e.g. from a cache).
+ *    result without calling `next()`, e.g. from a cache). What it returns or throws is the outcome.
  * 3. Exactly one of `after(ctx, result)` or `error(ctx, error)` runs, with `ctx.durationMs` set,
- *    for every interceptor whose `before` completed. They observe; to change the outcome, use
- *    `execute`. If one throws, the statement fails with that error.
+ *    for every interceptor whose `before` completed. They are **observers only**: if one throws
+ *    (or returns a promise that rejects), the failure is logged (a warning the first time for that
+ *    hook of that interceptor, then at debug level) and ignored. The caller still gets the
+ *    original result (a committed write stays reported as committed) or the original error
+ *    (e.g. the `pg.DatabaseError` with its SQLSTATE), and the outer interceptors see that same
+ *    outcome. To change the outcome, use `execute`.
  *
- * All hooks may be synchronous or return a promise. The plugins of the architecture map onto it:
- * query timing and audit log use `before`/`after`/`error`; the statement cache and the result
- * cache use `execute`.
+ * All hooks may be synchronous or return a promise (an asynchronous hook is awaited before the
+ * statement settles for the caller). The plugins of the architecture map onto it: query timing
+ * and audit log use `before`/`after`/`error`; the statement cache and the result cache use
+ * `execute`.
+ *
+ * A statement attempted on a lease that was released or discarded still enters the chain: it
+ * fails where it would be sent to the server, so the `error` hooks see that failure.
  *
  * Streams (`.stream()`) run `before`, then `after` (with empty `rows`; `ctx.rowCount` holds the
  * number of rows streamed) or `error`, but never `execute`: a cursor cannot be answered from a
- * cache nor run as a named statement.
+ * cache nor run as a named statement. The cursor runs `ctx.sql` with `ctx.parameters` as the
+ * `before` hooks left them.
  */
 export interface QueryInterceptor {
   /** A short name for logs and errors. */
   readonly name?: string;
-  /** Called before the statement runs. */
+  /** Called before the statement runs; throwing vetoes it. */
   before?(ctx: QueryContext): HookResult;
   /** Wraps the execution of the statement; must return the result the caller gets. */
   execute?(ctx: QueryContext, next: QueryNext): Promise<InterceptedResult>;
-  /** Called after the statement succeeded, with the result the caller gets. */
+  /** Called after the statement succeeded, with the result the caller gets. Observes only: what it throws is logged and ignored. */
   after?(ctx: QueryContext, result: InterceptedResult): HookResult;
-  /** Called after the statement failed, with the error the caller gets. */
+  /** Called after the statement failed, with the error the caller gets. Observes only: what it throws is logged and ignored. */
   error?(ctx: QueryContext, error: unknown): HookResult;
 }

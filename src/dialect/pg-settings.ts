@@ -1,3 +1,5 @@
+import { isLoadedConfig } from '../config/frozen-config.js';
+import { loadConfig } from '../config/load-config.js';
 import type { PostgresConfig, PostgresConfigInput } from '../config/postgres-config.js';
 import { ConfigError, type ConfigProblem } from '../errors/config-error.js';
 import type { SettingsDialectOptions } from './dialect-options.js';
@@ -67,16 +69,71 @@ const RENAMED = Object.freeze({
   application_name: 'applicationName',
 } as const satisfies Readonly<Record<string, keyof PostgresConfigInput>>);
 
-/** True for a validated configuration from `loadConfig` (as opposed to input still to be validated). */
-export function isPostgresConfig(value: unknown): value is PostgresConfig {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<Record<keyof PostgresConfig, unknown>>;
-  return (
-    typeof candidate.acquireTimeoutMs === 'number' &&
-    typeof candidate.maxConns === 'number' &&
-    typeof candidate.sslMode === 'string' &&
-    typeof candidate.host === 'string'
-  );
+/**
+ * Fields of a loaded {@link PostgresConfig} that are no {@link PostgresConfigInput} setting (the
+ * durations in milliseconds). An object with them is a copy of a loaded configuration, e.g.
+ * `{ ...config, maxConns: 20 }`: it has lost the password (not an own property) and the brand.
+ */
+const LOADED_ONLY_KEYS: ReadonlySet<string> = new Set(
+  Object.keys({
+    maxConnLifetimeMs: true,
+    maxConnLifetimeJitterMs: true,
+    maxConnIdleTimeMs: true,
+    healthCheckPeriodMs: true,
+    acquireTimeoutMs: true,
+    connectTimeoutMs: true,
+    statementTimeoutMs: true,
+    idleInTransactionSessionTimeoutMs: true,
+    leakDetectionThresholdMs: true,
+  } satisfies Record<Exclude<keyof PostgresConfig, keyof PostgresConfigInput>, true>),
+);
+
+/** The problem with an object that looks like a copy of a loaded configuration, if it is one. */
+function copiedConfigProblem(value: object): ConfigProblem | undefined {
+  const record = value as Readonly<Record<string, unknown>>;
+  const keys = Object.keys(value).filter((key) => LOADED_ONLY_KEYS.has(key) && record[key] !== undefined);
+  if (keys.length === 0) return undefined;
+  return {
+    field: keys.join(', '),
+    message:
+      'fields of a loaded PostgresConfig: a copy of one (e.g. { ...config, maxConns: 20 }) is not accepted, because it ' +
+      'has lost the password and its durations would not be read; pass the overrides to loadConfig instead ' +
+      '(loadConfig(env, { maxConns: 20 })) and give its result as it is',
+  };
+}
+
+/**
+ * Checks that `value` is configuration input for `loadConfig`: an object whose keys are all
+ * {@link PostgresConfigInput} settings (`undefined` values are ignored). Throws `ConfigError`
+ * naming every unknown key, with a dedicated message for a copy of a loaded configuration.
+ */
+export function checkConfigInput(value: unknown): PostgresConfigInput {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError([{ field: 'config', message: 'must be a PostgresConfig from loadConfig or a PostgresConfigInput object' }]);
+  }
+  const problems: ConfigProblem[] = [];
+  const copied = copiedConfigProblem(value);
+  if (copied !== undefined) problems.push(copied);
+  const record = value as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(value)) {
+    if (record[key] === undefined || LOADED_ONLY_KEYS.has(key) || INPUT_KEYS.has(key)) continue;
+    problems.push({ field: key, message: 'is not a known connection setting' });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return value as PostgresConfigInput;
+}
+
+/**
+ * The configuration to build a pool from: a configuration produced by `loadConfig` is used as it
+ * is (recognised by its brand, `isLoadedConfig`); anything else is input, checked with
+ * {@link checkConfigInput} and loaded over `env`. Throws `ConfigError`.
+ */
+export function resolveConfig(
+  config: PostgresConfig | PostgresConfigInput | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): PostgresConfig {
+  if (isLoadedConfig(config)) return config;
+  return loadConfig(env, checkConfigInput(config ?? {}));
 }
 
 function sslMode(ssl: unknown, problems: ConfigProblem[]): string | undefined {
@@ -115,10 +172,12 @@ function setOnce(input: Mutable<PostgresConfigInput>, key: keyof PostgresConfigI
  */
 export function toConfigInput(options: SettingsDialectOptions): PostgresConfigInput {
   const problems: ConfigProblem[] = [];
+  const copied = copiedConfigProblem(options);
+  if (copied !== undefined) problems.push(copied);
   const input: Mutable<PostgresConfigInput> = {};
   const pgOnly = new Set<string>([...Object.keys(RENAMED), 'ssl', 'connectionTimeoutMillis', 'maxLifetimeSeconds', 'statement_timeout']);
   for (const key of Object.keys(options)) {
-    if (DIALECT_KEYS.has(key) || pgOnly.has(key)) continue;
+    if (DIALECT_KEYS.has(key) || pgOnly.has(key) || LOADED_ONLY_KEYS.has(key)) continue;
     if ((options as unknown as Record<string, unknown>)[key] === undefined) continue;
     if (UNSUPPORTED_PG_KEYS.has(key)) {
       problems.push({ field: key, message: 'this pg option is not supported by createDialect' });

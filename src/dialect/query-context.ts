@@ -39,9 +39,12 @@ export interface QueryContext {
   readonly query: RootOperationNode | undefined;
   /** `execute` for ordinary queries, `stream` for `.stream()` through a cursor. */
   readonly mode: QueryMode;
-  /** The SQL sent to the server. Interceptors may rewrite it (e.g. to add a comment) before `next()`. */
+  /**
+   * The SQL sent to the server. Interceptors may rewrite it (e.g. to add a comment) in `before`, or
+   * in `execute` before `next()`; for a stream (which never runs `execute`), in `before`.
+   */
   sql: string;
-  /** Bound parameter values. Never log them: they can hold personal data and secrets. */
+  /** Bound parameter values; writable like `sql`. Never log them: they can hold personal data and secrets. */
   parameters: readonly unknown[];
   /**
    * Name of a server-side prepared statement to use for this statement (node-postgres `name`), or
@@ -57,7 +60,7 @@ export interface QueryContext {
   readonly connectionId: number;
   /** The connection, with its long-lived plugin state. */
   readonly session: ConnectionSession;
-  /** True when the statement runs inside an open (or failed) transaction block. */
+  /** True when the statement runs inside an open (or failed) transaction block, as the server last reported it. */
   readonly inTransaction: boolean;
   /** When the statement entered the chain, in milliseconds since the epoch. */
   readonly startTime: number;

@@ -1,12 +1,33 @@
 import { expect } from 'chai';
 import { CompiledQuery, Kysely, sql } from 'kysely';
 import { createDialect } from '../../../src/dialect/create-dialect.js';
+import type { QueryInterceptor } from '../../../src/dialect/interceptor.js';
 import { createPool } from '../../../src/pool/create-pool.js';
 import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { backendExists, configOf, eventually, isRunning } from './dialect-support.js';
 
-const SLEEP = 'select pg_sleep(30)';
+// Long enough to be canceled for sure; if the cancel does nothing, the sleep ends normally and the
+// outcome check below fails (after at most this long, well within the mocha timeout).
+const SLEEP = 'select pg_sleep(20)';
+
+/** How a statement ended on the server side: `ok`, or the SQLSTATE (or message) it failed with. */
+interface Outcome {
+  readonly sql: string;
+  readonly result: string;
+}
+
+/** Records the outcome of every statement, seen from inside the driver (the caller only sees the signal's reason). */
+function outcomeRecorder(outcomes: Outcome[]): QueryInterceptor {
+  return {
+    name: 'outcomes',
+    after: (ctx) => void outcomes.push({ sql: ctx.sql, result: 'ok' }),
+    error: (ctx, error) => {
+      const code = (error as { code?: unknown }).code;
+      outcomes.push({ sql: ctx.sql, result: typeof code === 'string' ? code : String((error as Error).message) });
+    },
+  };
+}
 
 async function backendPid(db: Kysely<unknown>): Promise<number> {
   const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
@@ -26,12 +47,24 @@ describe('dialect: cancellation (Kysely 0.29 abort signals)', () => {
   let testDb: TestDatabase;
   let pool: InstrumentedPool;
   let db: Kysely<unknown>;
+  let outcomes: Outcome[];
+
+  /** The outcome of the last run of `text`, once it has settled (at the latest when an uncanceled sleep ends). */
+  async function outcomeOf(text: string): Promise<string | undefined> {
+    await eventually(async () => outcomes.some((o) => o.sql === text));
+    return outcomes.filter((o) => o.sql === text).at(-1)?.result;
+  }
 
   before(async () => {
     testDb = await createTestDatabase('dialect cancellation');
     // a single pooled connection: the control connection must not need the pool
     pool = createPool(configOf(testDb, { maxConns: 1, acquireTimeout: '10s' }));
-    db = new Kysely<unknown>({ dialect: createDialect({ pool }) });
+    outcomes = [];
+    db = new Kysely<unknown>({ dialect: createDialect({ pool, interceptors: [outcomeRecorder(outcomes)] }) });
+  });
+
+  beforeEach(() => {
+    outcomes.length = 0;
   });
 
   after(async () => {
@@ -48,6 +81,7 @@ describe('dialect: cancellation (Kysely 0.29 abort signals)', () => {
     controller.abort(new Error('caller gave up'));
     const failure = await rejection(running);
     expect((failure as Error).message).to.equal('caller gave up');
+    expect(await outcomeOf(SLEEP)).to.equal('57014'); // canceled, not run to its end
 
     // the next statement waits for the one connection, which comes back once the cancel is done
     expect(await backendPid(db)).to.equal(pid);
@@ -61,6 +95,7 @@ describe('dialect: cancellation (Kysely 0.29 abort signals)', () => {
       sql.raw(SLEEP).execute(db, { signal: AbortSignal.timeout(200), inflightQueryAbortStrategy: 'cancel query' }),
     );
     expect((failure as Error).name).to.equal('TimeoutError');
+    expect(await outcomeOf(SLEEP)).to.equal('57014');
     expect(await backendPid(db)).to.equal(pid);
     expect(await isRunning(testDb, SLEEP)).to.equal(false);
   });
@@ -80,6 +115,13 @@ describe('dialect: cancellation (Kysely 0.29 abort signals)', () => {
       failure = error;
     }
     expect((failure as Error).message).to.equal('stop');
+    // the sleep failed with query_canceled (a sleep that ran to its end would be 'ok'), and the
+    // transaction was then rolled back
+    expect(await outcomeOf(SLEEP)).to.equal('57014');
+    expect(outcomes.map((o) => [o.sql, o.result]).slice(-2)).to.deep.equal([
+      [SLEEP, '57014'],
+      ['rollback', 'ok'],
+    ]);
     expect(await isRunning(testDb, SLEEP)).to.equal(false);
     const { rows } = await sql<{ exists: boolean }>`select to_regclass('pg_temp.scratch') is not null as exists`.execute(db);
     expect(rows).to.deep.equal([{ exists: false }]);
@@ -93,6 +135,7 @@ describe('dialect: cancellation (Kysely 0.29 abort signals)', () => {
     await eventually(() => isRunning(testDb, SLEEP));
     controller.abort(new Error('kill it'));
     expect(((await rejection(running)) as Error).message).to.equal('kill it');
+    expect(await outcomeOf(SLEEP)).to.equal('57P01'); // admin_shutdown: terminated, not run to its end
 
     const next = await backendPid(db);
     expect(next).to.not.equal(pid);
@@ -147,7 +190,7 @@ describe('dialect: cancellation (Kysely 0.29 abort signals)', () => {
   it('opens its control connection with the TLS choice the pooled connection ended up with (sslmode prefer)', async () => {
     // prefer: TLS first, plaintext if the server refuses TLS; the control connection must follow suit
     const preferPool = createPool(configOf(testDb, { maxConns: 1, sslMode: 'prefer' }));
-    const preferDb = new Kysely<unknown>({ dialect: createDialect({ pool: preferPool }) });
+    const preferDb = new Kysely<unknown>({ dialect: createDialect({ pool: preferPool, interceptors: [outcomeRecorder(outcomes)] }) });
     try {
       const pid = await backendPid(preferDb);
       const controller = new AbortController();
@@ -155,6 +198,7 @@ describe('dialect: cancellation (Kysely 0.29 abort signals)', () => {
       await eventually(() => isRunning(testDb, SLEEP));
       controller.abort(new Error('stop'));
       expect(((await rejection(running)) as Error).message).to.equal('stop');
+      expect(await outcomeOf(SLEEP)).to.equal('57014');
       expect(await backendPid(preferDb)).to.equal(pid);
       expect(await isRunning(testDb, SLEEP)).to.equal(false);
     } finally {

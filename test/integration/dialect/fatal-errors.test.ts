@@ -6,6 +6,7 @@ import { ConnectionDiscardedError } from '../../../src/dialect/connection-discar
 import { createPool } from '../../../src/pool/create-pool.js';
 import { isFatalConnectionError } from '../../../src/pool/fatal-error.js';
 import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
+import type { Logger } from '../../../src/observability/logger.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { adminQuery, backendExists, configOf, eventually } from './dialect-support.js';
 
@@ -18,6 +19,14 @@ describe('dialect: broken connections are destroyed, not reused', () => {
   let testDb: TestDatabase;
   let pool: InstrumentedPool;
   let db: Kysely<unknown>;
+  /** Warnings of the pool and the dialect together. */
+  const warnings: string[] = [];
+  const logger: Logger = {
+    error: () => undefined,
+    warn: (message) => void warnings.push(message),
+    info: () => undefined,
+    debug: () => undefined,
+  };
 
   /** The pool counts a destroyed connection once pg has closed it: wait for the count, then check it exactly. */
   async function destroyedForError(expected: number): Promise<void> {
@@ -27,8 +36,8 @@ describe('dialect: broken connections are destroyed, not reused', () => {
 
   before(async () => {
     testDb = await createTestDatabase('dialect fatal');
-    pool = createPool(configOf(testDb, { maxConns: 1 }));
-    db = new Kysely<unknown>({ dialect: createDialect({ pool }) });
+    pool = createPool(configOf(testDb, { maxConns: 1 }), { logger });
+    db = new Kysely<unknown>({ dialect: createDialect({ pool, logger }) });
   });
 
   after(async () => {
@@ -37,8 +46,9 @@ describe('dialect: broken connections are destroyed, not reused', () => {
     await testDb?.drop();
   });
 
-  it('destroys the connection of a transaction whose backend another session terminated', async () => {
+  it('destroys the connection of a transaction whose backend another session terminated, with one warning', async () => {
     const destroyedBefore = pool.stats().destroyedCount.error;
+    warnings.length = 0;
     let victim = -1;
     let failure: unknown;
     try {
@@ -56,6 +66,8 @@ describe('dialect: broken connections are destroyed, not reused', () => {
     const next = await backendPid(db);
     expect(next).to.not.equal(victim);
     await destroyedForError(destroyedBefore + 1);
+    // the pool's listener reports the failed borrowed connection; the dialect adds nothing
+    expect(warnings).to.have.length(1);
   });
 
   it('destroys a connection terminated in the middle of a statement', async () => {
@@ -76,7 +88,7 @@ describe('dialect: broken connections are destroyed, not reused', () => {
     await destroyedForError(destroyedBefore + 1);
   });
 
-  it('discards the connection when a rollback fails', async () => {
+  it('discards the connection when a rollback fails inside the transaction', async () => {
     const refuseRollback: QueryInterceptor = {
       before: (ctx) => {
         if (ctx.sql === 'rollback') throw new Error('rollback refused by a test interceptor');
@@ -99,8 +111,39 @@ describe('dialect: broken connections are destroyed, not reused', () => {
     await destroyedForError(destroyedBefore + 1);
   });
 
+  it('discards the connection when a rollback fails although the session is no longer in a transaction', async () => {
+    // The rollback runs on the server (the session is idle again, so the pool's own check of the
+    // transaction status would keep the connection), but its answer is lost: only the driver's
+    // rollback-failed discard keeps the connection out of the pool.
+    let status: string | undefined;
+    const loseRollbackAnswer: QueryInterceptor = {
+      execute: async (ctx, next) => {
+        const result = await next();
+        if (ctx.sql !== 'rollback') return result;
+        status = ctx.session.client.getTransactionStatus() ?? undefined;
+        throw new Error('the answer to rollback was lost');
+      },
+    };
+    const guarded = new Kysely<unknown>({ dialect: createDialect({ pool, interceptors: [loseRollbackAnswer] }) });
+    const destroyedBefore = pool.stats().destroyedCount.error;
+    let pid = -1;
+    let failure: unknown;
+    try {
+      await guarded.transaction().execute(async (trx) => {
+        pid = await backendPid(trx);
+        throw new Error('undo');
+      });
+    } catch (error) {
+      failure = error;
+    }
+    expect((failure as Error).message).to.equal('the answer to rollback was lost');
+    expect(status).to.equal('I');
+    expect(await backendPid(db)).to.not.equal(pid);
+    await destroyedForError(destroyedBefore + 1);
+  });
+
   it('releases with an error the pool classifies as fatal whenever it discards a connection', () => {
-    for (const reason of ['rollback-failed', 'session-killed', 'open-transaction', 'stream-failed'] as const) {
+    for (const reason of ['rollback-failed', 'session-killed', 'stream-failed'] as const) {
       expect(isFatalConnectionError(new ConnectionDiscardedError(reason)), reason).to.equal(true);
     }
   });

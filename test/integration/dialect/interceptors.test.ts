@@ -1,11 +1,14 @@
 import { expect } from 'chai';
-import { Kysely, sql } from 'kysely';
+import { CompiledQuery, Kysely, sql } from 'kysely';
 import pg from 'pg';
+import { ConnectionDiscardedError } from '../../../src/dialect/connection-discarded-error.js';
+import type { PostgresConnection } from '../../../src/dialect/connection.js';
 import { createDialect } from '../../../src/dialect/create-dialect.js';
 import type { QueryInterceptor } from '../../../src/dialect/interceptor.js';
 import type { QueryContext } from '../../../src/dialect/query-context.js';
 import { createPool } from '../../../src/pool/create-pool.js';
 import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
+import type { Logger } from '../../../src/observability/logger.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { configOf, PERSON_SCHEMA, type PersonDatabase } from './dialect-support.js';
 
@@ -40,6 +43,16 @@ function recorder(seen: Seen[]): QueryInterceptor {
     before: (ctx) => note('before', ctx),
     after: (ctx) => note('after', ctx),
     error: (ctx, error) => note('error', ctx, { errorCode: (error as { code?: unknown }).code }),
+  };
+}
+
+/** A logger that keeps its warnings. */
+function warningsInto(warnings: { message: string; meta: Record<string, unknown> | undefined }[]): Logger {
+  return {
+    error: () => undefined,
+    warn: (message, meta) => void warnings.push({ message, meta }),
+    info: () => undefined,
+    debug: () => undefined,
   };
 }
 
@@ -268,5 +281,109 @@ describe('dialect: interceptor chain', () => {
       ['before', 'stream', undefined],
       ['error', 'stream', '22012'],
     ]);
+  });
+
+  it('keeps a committed insert reported as committed when an after hook throws (observers cannot change the outcome)', async () => {
+    const warnings: { message: string; meta: Record<string, unknown> | undefined }[] = [];
+    const broken: QueryInterceptor = {
+      name: 'broken-audit',
+      after: (ctx) => {
+        if (ctx.operation === 'insert') throw new Error('audit sink unavailable');
+      },
+    };
+    const brokenAsync: QueryInterceptor = {
+      name: 'broken-async-audit',
+      after: async () => {
+        throw new Error('async audit sink unavailable');
+      },
+    };
+    const audited = new Kysely<PersonDatabase>({
+      dialect: createDialect({ pool, interceptors: [recorder(seen), broken, brokenAsync], logger: warningsInto(warnings) }),
+    });
+    for (const name of ['Observed once', 'Observed twice']) {
+      const { id } = await audited.insertInto('person').values({ first_name: name }).returning('id').executeTakeFirstOrThrow();
+      const stored = await plain.selectFrom('person').select('first_name').where('id', '=', id).execute();
+      expect(stored).to.deep.equal([{ first_name: name }]);
+    }
+    // the outer interceptor saw the success, not the hook's failure
+    expect(seen.map((s) => s.hook)).to.deep.equal(['before', 'after', 'before', 'after']);
+    // one warning per failing hook, not one per statement
+    expect(warnings.map((w) => [w.meta?.interceptor, w.meta?.hook])).to.deep.equal([
+      ['broken-async-audit', 'after'],
+      ['broken-audit', 'after'],
+    ]);
+  });
+
+  it('keeps the pg.DatabaseError and its SQLSTATE when an error hook throws', async () => {
+    const broken: QueryInterceptor = {
+      error: async () => {
+        throw new Error('metrics backend down');
+      },
+    };
+    const alsoBroken: QueryInterceptor = {
+      error: () => {
+        throw new TypeError('bug in an error hook');
+      },
+    };
+    const observed = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [recorder(seen), broken, alsoBroken] }) });
+    const failure = await failureOf(() => observed.insertInto('person').values({ first_name: 'Copy', email: 'ada@example.com' }).execute());
+    expect(failure).to.be.instanceOf(pg.DatabaseError);
+    expect((failure as pg.DatabaseError).code).to.equal('23505');
+    expect(seen.map((s) => [s.hook, s.errorCode])).to.deep.equal([
+      ['before', undefined],
+      ['error', '23505'],
+    ]);
+  });
+
+  it('streams the SQL and parameters a before hook rewrote', async () => {
+    const rewrite: QueryInterceptor = {
+      before: (ctx) => {
+        if (ctx.mode !== 'stream') return;
+        ctx.sql = 'select n * 2 as n from generate_series(1, $1::int) as n';
+        ctx.parameters = [3];
+      },
+    };
+    const rewriting = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [rewrite, recorder(seen)] }) });
+    const rows: unknown[] = [];
+    for await (const row of rewriting.selectFrom('person').select('id').where('id', '=', 99).stream(2)) rows.push(row);
+    expect(rows).to.deep.equal([{ n: 2 }, { n: 4 }, { n: 6 }]);
+    expect(seen.map((s) => [s.hook, s.sql, s.rowCount])).to.deep.equal([
+      ['before', 'select n * 2 as n from generate_series(1, $1::int) as n', undefined],
+      ['after', 'select n * 2 as n from generate_series(1, $1::int) as n', 3],
+    ]);
+  });
+
+  it('lets error hooks see a statement attempted on a released or discarded lease', async () => {
+    const driver = createDialect({ pool, interceptors: [recorder(seen)] }).createDriver();
+    await driver.init();
+    try {
+      const released = await driver.acquireConnection();
+      await driver.releaseConnection(released);
+      const afterRelease = await failureOf(() => released.executeQuery(CompiledQuery.raw('select 1')));
+      expect(afterRelease.message).to.equal('the connection was already released');
+      const streamAfterRelease = await failureOf(async () => {
+        for await (const chunk of released.streamQuery(CompiledQuery.raw('select 2'), 10)) void chunk;
+      });
+      expect(streamAfterRelease.message).to.equal('the connection was already released');
+
+      const discarded = (await driver.acquireConnection()) as PostgresConnection;
+      try {
+        discarded.discard('stream-failed');
+        const failure = await failureOf(() => discarded.executeQuery(CompiledQuery.raw('select 3')));
+        expect(failure).to.be.instanceOf(ConnectionDiscardedError);
+      } finally {
+        await driver.releaseConnection(discarded);
+      }
+      expect(seen.map((s) => [s.hook, s.sql, s.mode, s.durationKnown])).to.deep.equal([
+        ['before', 'select 1', 'execute', false],
+        ['error', 'select 1', 'execute', true],
+        ['before', 'select 2', 'stream', false],
+        ['error', 'select 2', 'stream', true],
+        ['before', 'select 3', 'execute', false],
+        ['error', 'select 3', 'execute', true],
+      ]);
+    } finally {
+      await driver.destroy();
+    }
   });
 });

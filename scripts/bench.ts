@@ -1,0 +1,84 @@
+/**
+ * Throughput of the same Kysely primary-key lookup through Kysely's PostgresDialect and through
+ * ours, in one run on one server, reported as ops/s and as a ratio to PostgresDialect.
+ * Noisy machines make absolute numbers meaningless; compare ratios within a run.
+ *
+ *   npm run bench                       # embedded PostgreSQL
+ *   DATABASE_URL=postgres://… npm run bench
+ *   BENCH_SECONDS=5 BENCH_CONCURRENCY=1,16,64 npm run bench
+ */
+import { Kysely, PostgresDialect, type Dialect } from 'kysely';
+import pg from 'pg';
+import Cursor from 'pg-cursor';
+import { createDialect, loadConfig, type QueryInterceptor } from '../src/index.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/embedded/index.js';
+
+interface DB {
+  bench_item: { id: number; name: string; value: number };
+}
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16').split(',').map(Number);
+const ROWS = 10_000;
+
+async function measure(db: Kysely<DB>, concurrency: number): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  const worker = async (seed: number): Promise<void> => {
+    let id = seed;
+    while (performance.now() < deadline) {
+      id = (id * 7919 + 1) % ROWS;
+      await db.selectFrom('bench_item').select(['id', 'name', 'value']).where('id', '=', id + 1).executeTakeFirstOrThrow();
+      done += 1;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
+  return done / ((performance.now() - started) / 1000);
+}
+
+async function main(): Promise<void> {
+  let server: EmbeddedServer | undefined;
+  const url = process.env.DATABASE_URL || (server = await startEmbeddedPostgres()).connectionString('postgres');
+  const config = loadConfig({ DATABASE_URL: url, PGSSLMODE: 'disable' });
+  const setup = new pg.Client({ connectionString: url });
+  await setup.connect();
+  await setup.query('drop table if exists bench_item');
+  await setup.query('create table bench_item (id int primary key, name text not null, value double precision not null)');
+  await setup.query(`insert into bench_item select i, 'item ' || i, random() from generate_series(1, ${ROWS}) i`);
+  await setup.query('analyze bench_item');
+  await setup.end();
+
+  const noop: QueryInterceptor = { name: 'noop', before: () => undefined, after: () => undefined };
+  const variants: Record<string, (max: number) => Dialect> = {
+    'Kysely PostgresDialect': (max) =>
+      new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max }), cursor: Cursor }),
+    'createDialect': (max) => createDialect({ config: { ...configInput(config), maxConns: max }, env: {} }),
+    'createDialect + 1 interceptor': (max) =>
+      createDialect({ config: { ...configInput(config), maxConns: max }, env: {}, interceptors: [noop] }),
+  };
+
+  const rows: string[] = [];
+  for (const concurrency of concurrencies) {
+    const max = Math.min(Math.max(concurrency, 1), 16);
+    let baseline = 0;
+    for (const [name, make] of Object.entries(variants)) {
+      const db = new Kysely<DB>({ dialect: make(max) });
+      await measure(db, concurrency); // warm up: connections, JIT
+      const opsPerSecond = await measure(db, concurrency);
+      await db.destroy();
+      if (baseline === 0) baseline = opsPerSecond;
+      rows.push(`| ${concurrency} | ${name} | ${Math.round(opsPerSecond)} | ${(opsPerSecond / baseline).toFixed(2)} |`);
+    }
+  }
+  console.log(`primary-key lookup, ${seconds} s per cell, pool max = min(concurrency, 16)\n`);
+  console.log('| concurrency | dialect | ops/s | ratio |\n| --- | --- | --- | --- |');
+  console.log(rows.join('\n'));
+  await server?.stop();
+}
+
+function configInput(config: ReturnType<typeof loadConfig>) {
+  return { host: config.host, port: config.port, database: config.database, user: config.user, password: config.password, sslMode: 'disable' };
+}
+
+await main();
