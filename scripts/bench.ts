@@ -1,6 +1,7 @@
 /**
  * Throughput of the same Kysely primary-key lookup through Kysely's PostgresDialect and through
  * ours, in one run on one server, reported as ops/s and as a ratio to PostgresDialect.
+ * Runs compiled (tsc, then node) so that every contender is plain JavaScript.
  * Noisy machines make absolute numbers meaningless; compare ratios within a run.
  *
  *   npm run bench                       # embedded PostgreSQL
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
     'Kysely PostgresDialect': (max) =>
       new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max }), cursor: Cursor }),
     'createDialect': (max) => createDialect({ config: { ...configInput(config), maxConns: max }, env: {} }),
+    'createDialect, leak detection off': (max) =>
+      createDialect({ config: { ...configInput(config), maxConns: max, leakDetectionThreshold: 0 }, env: {} }),
     'createDialect + 1 interceptor': (max) =>
       createDialect({ config: { ...configInput(config), maxConns: max }, env: {}, interceptors: [noop] }),
   };

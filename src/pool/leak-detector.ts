@@ -10,8 +10,13 @@ export interface LeakWatch {
 
 const NOT_WATCHED: LeakWatch = Object.freeze({ stop: () => undefined });
 
+/** What a report says when the acquisition's stack was not recorded. */
+const STACK_NOT_RECORDED =
+  'not recorded: acquisition stacks are recorded from the first leak of this pool on; a repeat of this leak will show its stack';
+
 /** The stack of an acquisition, formatted only if it is ever reported. */
-function stackOf(origin: Error): string {
+function stackOf(origin: Error | undefined): string {
+  if (origin === undefined) return STACK_NOT_RECORDED;
   return origin.stack ?? 'connection acquired here (no stack)';
 }
 
@@ -20,11 +25,11 @@ export class ActiveWatch implements LeakWatch {
   readonly detector: LeakDetector;
   readonly connectionId: number;
   readonly acquiredAt: number;
-  readonly origin: Error;
+  readonly origin: Error | undefined;
   readonly timer: NodeJS.Timeout;
   leaked = false;
 
-  constructor(detector: LeakDetector, connectionId: number, acquiredAt: number, origin: Error, thresholdMs: number) {
+  constructor(detector: LeakDetector, connectionId: number, acquiredAt: number, origin: Error | undefined, thresholdMs: number) {
     this.detector = detector;
     this.connectionId = connectionId;
     this.acquiredAt = acquiredAt;
@@ -49,8 +54,11 @@ function fire(watch: ActiveWatch): void {
  * with the stack of the code that acquired it; its eventual release is reported too.
  * Off (no stack captured, no timer) when the threshold is 0.
  *
- * On the hot path an acquisition only creates an `Error` (V8 records the frames; it does not
- * format them) and one timer. The stack is formatted (`error.stack`) only when a leak is reported.
+ * Stacks are recorded adaptively. Recording one (`new Error()` in Kysely's deep async call chain)
+ * measurably slows every acquisition (`npm run bench`, docs/performance.md), while leaks are rare
+ * and usually repeat. So until this pool's first leak, an acquisition costs one timer only and
+ * that first report says its stack was not recorded; from then on every acquisition records its
+ * stack (formatted only if reported), so the next leak of the same code path names it.
  */
 export class LeakDetector {
   readonly #thresholdMs: number;
@@ -58,6 +66,7 @@ export class LeakDetector {
   readonly #logger: Logger;
   readonly #counters: PoolCounters;
   readonly #observer: ObserverCaller;
+  #recordStacks = false;
 
   constructor(options: {
     readonly thresholdMs: number;
@@ -78,13 +87,18 @@ export class LeakDetector {
    * connection leaks. Call synchronously at the start of `acquire()`.
    */
   captureOrigin(): Error | undefined {
-    if (this.#thresholdMs === 0) return undefined;
+    if (!this.#recordStacks) return undefined;
     return new Error('connection acquired here');
+  }
+
+  /** True once a leak was seen: acquisitions record their stacks. */
+  get recordingStacks(): boolean {
+    return this.#recordStacks;
   }
 
   /** Starts watching a connection handed out at `acquiredAt` (`performance.now()`). */
   watch(connectionId: number, acquiredAt: number, origin: Error | undefined): LeakWatch {
-    if (this.#thresholdMs === 0 || origin === undefined) return NOT_WATCHED;
+    if (this.#thresholdMs === 0) return NOT_WATCHED;
     return new ActiveWatch(this, connectionId, acquiredAt, origin, this.#thresholdMs);
   }
 
@@ -93,6 +107,7 @@ export class LeakDetector {
     const { connectionId } = watch;
     const heldSeconds = (performance.now() - watch.acquiredAt) / 1000;
     const stack = stackOf(watch.origin);
+    if (!this.#recordStacks && this.#thresholdMs > 0) this.#recordStacks = true;
     this.#counters.leakDetected();
     this.#logger.warn('connection held longer than the leak detection threshold; possible leak', {
       pool: this.#poolName,
