@@ -87,9 +87,14 @@ export class PostgresConnection implements DatabaseConnection {
         this.#inFlight.delete(tracked);
       }
     }
-    // With interceptors, even a statement on an unusable lease enters the chain and fails in the
-    // terminal, so that `error` hooks (timing, audit) see it.
     const ctx = this.#context(compiledQuery, 'execute', options);
+    const unusable = this.#unusable();
+    if (unusable !== undefined) {
+      // Refused before the chain: no `before`/`execute` may run on a lease that is dead (its client
+      // may already be lent to another borrower), but the `error` hooks (timing, audit) see it.
+      await chain.reject(ctx, unusable);
+      throw withCallerFrames(unusable, new Error());
+    }
     const tracked = this.#track(compiledQuery, compiledQuery.sql);
     try {
       return (await chain.execute(ctx, this.#terminal)) as QueryResult<R>;
@@ -116,7 +121,13 @@ export class PostgresConnection implements DatabaseConnection {
       this.#assertUsable();
     } else {
       ctx = this.#context(compiledQuery, 'stream', options);
+      const refused = this.#unusable();
+      if (refused !== undefined) {
+        await chain.reject(ctx, refused);
+        throw withCallerFrames(refused, new Error());
+      }
       entered = await chain.enterStream(ctx);
+      // released or discarded while the `before` hooks ran
       const unusable = this.#unusable();
       if (unusable !== undefined) {
         await chain.failStream(ctx, entered, unusable);
@@ -229,6 +240,8 @@ export class PostgresConnection implements DatabaseConnection {
   }
 
   readonly #terminal = async (ctx: QueryContextImpl): Promise<InterceptedResult> => {
+    // A statement on an unusable lease is refused before the chain; this catches a lease
+    // discarded (e.g. its session killed) or released while the statement was inside the chain.
     const unusable = this.#unusable();
     if (unusable !== undefined) {
       ctx.settle(undefined, true);
@@ -256,7 +269,8 @@ export class PostgresConnection implements DatabaseConnection {
       compiledQuery,
       mode,
       session: this.#session,
-      inTransaction: inTransactionBlock(this.#client),
+      // a released lease's client may be lent to someone else: its state is not this statement's
+      inTransaction: !this.#released && inTransactionBlock(this.#client),
       signal: options?.signal,
     });
   }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../observability/logger.js';
 import type { HookResult, InterceptedResult, QueryInterceptor } from './interceptor.js';
 import type { QueryContext, QueryContextImpl } from './query-context.js';
@@ -20,8 +21,41 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-function describe(thrown: unknown): string {
-  return thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown);
+/**
+ * A printable description of what a hook threw. Never throws: a value with no prototype
+ * (`Object.create(null)`), a throwing `name`/`message`/`toString`, a symbol or a revoked proxy all
+ * get some description.
+ */
+export function safeDescribe(thrown: unknown): string {
+  try {
+    if (thrown instanceof Error) return `${String(thrown.name)}: ${String(thrown.message)}`;
+    return String(thrown);
+  } catch {
+    try {
+      return `unprintable ${Object.prototype.toString.call(thrown)}`;
+    } catch {
+      return 'unprintable value';
+    }
+  }
+}
+
+/** Default for {@link InterceptorChainOptions.warnIntervalMs}: one summary warning per hook per minute. */
+export const HOOK_FAILURE_WARN_INTERVAL_MS = 60_000;
+
+/** Tuning of the failure logging, mainly for tests. */
+export interface InterceptorChainOptions {
+  /** Minimum time between two warnings about the same hook of the same interceptor. */
+  readonly warnIntervalMs?: number;
+  /** Monotonic clock in milliseconds; read only when a hook fails. */
+  readonly now?: () => number;
+}
+
+/** What is known about the failures of one observer hook of one interceptor. */
+interface FailureRecord {
+  /** When the last warning about this hook was logged (by the chain's clock). */
+  warnedAt: number;
+  /** Failures since that warning, not logged yet. */
+  suppressed: number;
 }
 
 /**
@@ -31,22 +65,29 @@ function describe(thrown: unknown): string {
  * See {@link QueryInterceptor} for the order of the hooks.
  *
  * `before` and `execute` decide the outcome (a `before` that throws vetoes the statement). `after`
- * and `error` only observe: what they throw (or reject with) is logged, a warning the first time
- * per hook of each interceptor and at debug level afterwards, and the caller gets the original
- * result or error.
+ * and `error` only observe: what they throw (or reject with) never reaches the caller, who gets
+ * the original result or error. Such failures are logged with bounded volume: a warning the first
+ * time for each hook of each interceptor, then at most one summary warning per hook per
+ * `warnIntervalMs` (60 s by default) with the number of failures since the previous warning; the
+ * failures in between are only counted. There are no timers: the clock is read on the failure
+ * path only, so a summary is logged with the first failure after the interval has passed.
  */
 export class InterceptorChain {
   readonly #interceptors: readonly QueryInterceptor[];
   readonly #labels: readonly string[];
   readonly #logger: Logger;
-  /** `index.hook` of the observer hooks whose failure has been warned about. */
-  readonly #reported = new Set<string>();
+  readonly #warnIntervalMs: number;
+  readonly #now: () => number;
+  /** `index.hook` of the observer hooks that have failed → their failure record. */
+  readonly #failures = new Map<string, FailureRecord>();
   readonly #run: Step;
 
-  private constructor(interceptors: readonly QueryInterceptor[], logger: Logger) {
+  private constructor(interceptors: readonly QueryInterceptor[], logger: Logger, options: InterceptorChainOptions) {
     this.#interceptors = interceptors;
     this.#labels = Object.freeze(interceptors.map((interceptor, index) => interceptor.name ?? `interceptor #${index}`));
     this.#logger = logger;
+    this.#warnIntervalMs = options.warnIntervalMs ?? HOOK_FAILURE_WARN_INTERVAL_MS;
+    this.#now = options.now ?? (() => performance.now());
     this.#run = interceptors.reduceRight<Step>((inner, interceptor, index) => this.#wrap(interceptor, index, inner), innermost);
   }
 
@@ -54,7 +95,11 @@ export class InterceptorChain {
    * The chain of `interceptors`, or `undefined` when there are none (the fast path). Throws
    * `TypeError` for an interceptor that is not an object or a hook that is not a function.
    */
-  static of(interceptors: readonly QueryInterceptor[] | undefined, logger: Logger): InterceptorChain | undefined {
+  static of(
+    interceptors: readonly QueryInterceptor[] | undefined,
+    logger: Logger,
+    options: InterceptorChainOptions = {},
+  ): InterceptorChain | undefined {
     if (interceptors === undefined || interceptors === null) return undefined;
     if (!Array.isArray(interceptors)) throw new TypeError('interceptors must be an array');
     if (interceptors.length === 0) return undefined;
@@ -69,7 +114,11 @@ export class InterceptorChain {
         }
       }
     }
-    return new InterceptorChain(Object.freeze([...interceptors]), logger);
+    const { warnIntervalMs } = options;
+    if (warnIntervalMs !== undefined && !(typeof warnIntervalMs === 'number' && warnIntervalMs >= 0)) {
+      throw new TypeError('warnIntervalMs must be a non-negative number');
+    }
+    return new InterceptorChain(Object.freeze([...interceptors]), logger, options);
   }
 
   /** Runs a statement through every interceptor, `terminal` at the centre. */
@@ -111,7 +160,20 @@ export class InterceptorChain {
   }
 
   /** Runs the `error` hooks of the first `entered` interceptors of a failed stream, innermost first. Never throws. */
-  async failStream(ctx: QueryContextImpl, entered: number, failure: unknown): Promise<void> {
+  failStream(ctx: QueryContextImpl, entered: number, failure: unknown): Promise<void> {
+    return this.#fail(ctx, entered, failure);
+  }
+
+  /**
+   * Refuses a statement before it enters the chain (its lease was released or discarded): no
+   * `before`, `execute` or `after` hook runs, only the `error` hooks of every interceptor,
+   * innermost first, with `failure`. Never throws; the caller then throws `failure`.
+   */
+  reject(ctx: QueryContextImpl, failure: unknown): Promise<void> {
+    return this.#fail(ctx, this.#interceptors.length, failure);
+  }
+
+  async #fail(ctx: QueryContextImpl, entered: number, failure: unknown): Promise<void> {
     ctx.settle(undefined, false);
     for (let i = entered - 1; i >= 0; i -= 1) {
       const interceptor = this.#interceptors[i];
@@ -154,6 +216,7 @@ export class InterceptorChain {
   /**
    * Calls an observer hook. A synchronous hook costs no promise; for an asynchronous one, returns
    * a promise that settles when it does and never rejects. What the hook throws is only logged.
+   * Never throws, whatever the hook throws or returns (a `then` getter that throws included).
    */
   #observe<T>(
     hook: Observer<T>,
@@ -163,39 +226,60 @@ export class InterceptorChain {
     ctx: QueryContext,
     value: T,
   ): Promise<void> | undefined {
-    let pending: unknown;
     try {
-      pending = hook.call(interceptor, ctx, value);
+      const pending = hook.call(interceptor, ctx, value);
+      if (isThenable(pending)) return this.#awaitObserver(pending, index, name, ctx);
     } catch (thrown) {
       this.#hookFailed(index, name, ctx, thrown);
-      return undefined;
     }
-    if (!isThenable(pending)) return undefined;
-    return Promise.resolve(pending).then(
-      () => undefined,
-      (thrown: unknown) => this.#hookFailed(index, name, ctx, thrown),
-    );
+    return undefined;
   }
 
-  #hookFailed(index: number, hook: ObserverHook, ctx: QueryContext, thrown: unknown): void {
-    const key = `${index}.${hook}`;
-    const first = !this.#reported.has(key);
-    if (first) this.#reported.add(key);
-    const meta = {
-      interceptor: this.#labels[index],
-      hook,
-      queryId: ctx.queryId,
-      connectionId: ctx.connectionId,
-      error: describe(thrown),
-    };
+  /** Waits for an asynchronous observer hook; the promise returned is the chain's own and never rejects. */
+  async #awaitObserver(pending: PromiseLike<unknown>, index: number, name: ObserverHook, ctx: QueryContext): Promise<void> {
     try {
-      if (first) {
-        this.#logger.warn('interceptor hook threw; ignored, the statement keeps its outcome (later failures of this hook are logged at debug level)', meta);
+      await pending;
+    } catch (thrown) {
+      this.#hookFailed(index, name, ctx, thrown);
+    }
+  }
+
+  /** Counts a failure of an observer hook and logs it if its turn has come. Never throws. */
+  #hookFailed(index: number, hook: ObserverHook, ctx: QueryContext, thrown: unknown): void {
+    try {
+      const key = `${index}.${hook}`;
+      const now = this.#now();
+      const record = this.#failures.get(key);
+      let failures: number;
+      if (record === undefined) {
+        this.#failures.set(key, { warnedAt: now, suppressed: 0 });
+        failures = 1;
+      } else if (now - record.warnedAt >= this.#warnIntervalMs) {
+        failures = record.suppressed + 1;
+        record.warnedAt = now;
+        record.suppressed = 0;
       } else {
-        this.#logger.debug('interceptor hook threw; ignored, the statement keeps its outcome', meta);
+        record.suppressed += 1;
+        return;
+      }
+      const meta = {
+        interceptor: this.#labels[index],
+        hook,
+        queryId: ctx.queryId,
+        connectionId: ctx.connectionId,
+        error: safeDescribe(thrown),
+        failures,
+      };
+      if (record === undefined) {
+        this.#logger.warn(
+          'interceptor hook threw; ignored, the statement keeps its outcome (further failures of this hook are counted and summarised at most once per interval)',
+          { ...meta, intervalMs: this.#warnIntervalMs },
+        );
+      } else {
+        this.#logger.warn('interceptor hook keeps throwing; ignored, the statements kept their outcome (failures: since the previous warning)', meta);
       }
     } catch {
-      // a failing logger must not change the outcome either
+      // neither a failing clock, a failing logger nor an unprintable value may change the outcome
     }
   }
 }

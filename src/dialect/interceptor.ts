@@ -28,19 +28,29 @@ export type HookResult = void | Promise<void>;
  *    result without calling `next()`, e.g. from a cache). What it returns or throws is the outcome.
  * 3. Exactly one of `after(ctx, result)` or `error(ctx, error)` runs, with `ctx.durationMs` set,
  *    for every interceptor whose `before` completed. They are **observers only**: if one throws
- *    (or returns a promise that rejects), the failure is logged (a warning the first time for that
- *    hook of that interceptor, then at debug level) and ignored. The caller still gets the
- *    original result (a committed write stays reported as committed) or the original error
- *    (e.g. the `pg.DatabaseError` with its SQLSTATE), and the outer interceptors see that same
- *    outcome. To change the outcome, use `execute`.
+ *    (or returns a promise that rejects), with whatever value, the failure is logged and ignored.
+ *    Logging is bounded: a warning the first time for that hook of that interceptor, then at most
+ *    one warning per minute for it, counting the failures since the previous one. The caller
+ *    still gets the original result (a committed write stays reported as committed) or the
+ *    original error (e.g. the `pg.DatabaseError` with its SQLSTATE), and the outer interceptors
+ *    see that same outcome. To change the outcome, use `execute`.
  *
- * All hooks may be synchronous or return a promise (an asynchronous hook is awaited before the
- * statement settles for the caller). The plugins of the architecture map onto it: query timing
- * and audit log use `before`/`after`/`error`; the statement cache and the result cache use
- * `execute`.
+ *    `after` and `error` get the very objects the caller gets: the result (its `rows` array and
+ *    the row objects) and the error are neither copied nor frozen, to keep the common path cheap.
+ *    **They must not mutate them** (nor `ctx.sql`/`ctx.parameters` of a settled statement):
+ *    whatever they change, the caller and the outer interceptors see changed.
  *
- * A statement attempted on a lease that was released or discarded still enters the chain: it
- * fails where it would be sent to the server, so the `error` hooks see that failure.
+ * All hooks may be synchronous or return a promise. An asynchronous hook is awaited before the
+ * statement settles for the caller, with no timeout: a hook whose promise never settles holds the
+ * statement (and its connection) forever. Bound any waiting a hook does itself. The plugins of the
+ * architecture map onto it: query timing and audit log use `before`/`after`/`error`; the statement
+ * cache and the result cache use `execute`.
+ *
+ * A statement attempted on a lease that was already released or discarded is refused before the
+ * chain: no `before`, `execute` or `after` hook runs (so no cache can answer it, and no hook
+ * touches `ctx.session.client`, which may already be lent to another borrower); only the `error`
+ * hooks of every interceptor run, innermost first, with the error the caller gets (for a released
+ * lease, `ctx.inTransaction` is then `false` and `ctx.session.client` must not be used).
  *
  * Streams (`.stream()`) run `before`, then `after` (with empty `rows`; `ctx.rowCount` holds the
  * number of rows streamed) or `error`, but never `execute`: a cursor cannot be answered from a
@@ -54,8 +64,16 @@ export interface QueryInterceptor {
   before?(ctx: QueryContext): HookResult;
   /** Wraps the execution of the statement; must return the result the caller gets. */
   execute?(ctx: QueryContext, next: QueryNext): Promise<InterceptedResult>;
-  /** Called after the statement succeeded, with the result the caller gets. Observes only: what it throws is logged and ignored. */
+  /**
+   * Called after the statement succeeded, with the result the caller gets (the same object, not a
+   * copy: never mutate it). Observes only: what it throws is logged and ignored. If it returns a
+   * promise, the statement waits for it, without a timeout.
+   */
   after?(ctx: QueryContext, result: InterceptedResult): HookResult;
-  /** Called after the statement failed, with the error the caller gets. Observes only: what it throws is logged and ignored. */
+  /**
+   * Called after the statement failed, with the error the caller gets (the same object: never
+   * mutate it). Observes only: what it throws is logged and ignored. If it returns a promise, the
+   * statement waits for it, without a timeout.
+   */
   error?(ctx: QueryContext, error: unknown): HookResult;
 }

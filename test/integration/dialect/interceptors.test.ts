@@ -335,6 +335,36 @@ describe('dialect: interceptor chain', () => {
     ]);
   });
 
+  it('keeps the outcome when observer hooks throw values that cannot be described', async () => {
+    const warnings: { message: string; meta: Record<string, unknown> | undefined }[] = [];
+    const noPrototype: unknown = Object.create(null);
+    const badMessage = new Error('hidden');
+    Object.defineProperty(badMessage, 'message', {
+      get: () => {
+        throw new Error('message getter');
+      },
+    });
+    const odd: QueryInterceptor = {
+      name: 'odd',
+      after: () => {
+        throw noPrototype;
+      },
+      error: () => Promise.reject(badMessage),
+    };
+    const observed = new Kysely<PersonDatabase>({
+      dialect: createDialect({ pool, interceptors: [recorder(seen), odd], logger: warningsInto(warnings) }),
+    });
+    const { id } = await observed.insertInto('person').values({ first_name: 'Odd' }).returning('id').executeTakeFirstOrThrow();
+    expect(await plain.selectFrom('person').select('first_name').where('id', '=', id).execute()).to.deep.equal([{ first_name: 'Odd' }]);
+    const failure = await failureOf(() => observed.insertInto('person').values({ first_name: 'Dup', email: 'ada@example.com' }).execute());
+    expect((failure as pg.DatabaseError).code).to.equal('23505');
+    expect(seen.map((s) => s.hook)).to.deep.equal(['before', 'after', 'before', 'error']);
+    expect(warnings.map((w) => [w.meta?.hook, typeof w.meta?.error])).to.deep.equal([
+      ['after', 'string'],
+      ['error', 'string'],
+    ]);
+  });
+
   it('streams the SQL and parameters a before hook rewrote', async () => {
     const rewrite: QueryInterceptor = {
       before: (ctx) => {
@@ -353,8 +383,21 @@ describe('dialect: interceptor chain', () => {
     ]);
   });
 
-  it('lets error hooks see a statement attempted on a released or discarded lease', async () => {
-    const driver = createDialect({ pool, interceptors: [recorder(seen)] }).createDriver();
+  it('refuses a statement on a released or discarded lease before the chain: only error hooks run', async () => {
+    const calls: string[] = [];
+    // a result cache that would answer anything, and a statement cache that would use the client
+    const cache: QueryInterceptor = {
+      name: 'cache',
+      before: () => void calls.push('cache.before'),
+      execute: async (ctx) => {
+        calls.push('cache.execute');
+        void ctx.session.client;
+        return { rows: [{ cached: true }] };
+      },
+      after: () => void calls.push('cache.after'),
+      error: (ctx, error) => void calls.push(`cache.error:${ctx.sql}:${error instanceof ConnectionDiscardedError ? 'discarded' : (error as Error).message}`),
+    };
+    const driver = createDialect({ pool, interceptors: [recorder(seen), cache] }).createDriver();
     await driver.init();
     try {
       const released = await driver.acquireConnection();
@@ -371,17 +414,46 @@ describe('dialect: interceptor chain', () => {
         discarded.discard('stream-failed');
         const failure = await failureOf(() => discarded.executeQuery(CompiledQuery.raw('select 3')));
         expect(failure).to.be.instanceOf(ConnectionDiscardedError);
+        const streamFailure = await failureOf(async () => {
+          for await (const chunk of discarded.streamQuery(CompiledQuery.raw('select 4'), 10)) void chunk;
+        });
+        expect(streamFailure).to.be.instanceOf(ConnectionDiscardedError);
       } finally {
         await driver.releaseConnection(discarded);
       }
-      expect(seen.map((s) => [s.hook, s.sql, s.mode, s.durationKnown])).to.deep.equal([
-        ['before', 'select 1', 'execute', false],
-        ['error', 'select 1', 'execute', true],
-        ['before', 'select 2', 'stream', false],
-        ['error', 'select 2', 'stream', true],
-        ['before', 'select 3', 'execute', false],
-        ['error', 'select 3', 'execute', true],
+      expect(calls).to.deep.equal([
+        'cache.error:select 1:the connection was already released',
+        'cache.error:select 2:the connection was already released',
+        'cache.error:select 3:discarded',
+        'cache.error:select 4:discarded',
       ]);
+      expect(seen.map((s) => [s.hook, s.sql, s.mode, s.durationKnown, s.inTransaction])).to.deep.equal([
+        ['error', 'select 1', 'execute', true, false],
+        ['error', 'select 2', 'stream', true, false],
+        ['error', 'select 3', 'execute', true, false],
+        ['error', 'select 4', 'stream', true, false],
+      ]);
+    } finally {
+      await driver.destroy();
+    }
+  });
+
+  it('does not report the transaction state of the next borrower for a statement on a released lease', async () => {
+    const driver = createDialect({ pool, interceptors: [recorder(seen)] }).createDriver();
+    await driver.init();
+    try {
+      const released = await driver.acquireConnection();
+      await driver.releaseConnection(released);
+      const next = await driver.acquireConnection(); // maxConns 1: the same physical connection
+      try {
+        await next.executeQuery(CompiledQuery.raw('begin'));
+        seen.length = 0;
+        await failureOf(() => released.executeQuery(CompiledQuery.raw('select 1')));
+        expect(seen.map((s) => [s.hook, s.inTransaction])).to.deep.equal([['error', false]]);
+        await next.executeQuery(CompiledQuery.raw('rollback'));
+      } finally {
+        await driver.releaseConnection(next);
+      }
     } finally {
       await driver.destroy();
     }
