@@ -17,6 +17,59 @@ export interface ParsedConnectionUrl {
 }
 
 const NOT_SHOWN = 'the value is not shown because it may contain a password';
+const EMPTY_PAIR = 'has an empty query parameter ("&&", or "&" right after "?"); write %26 for "&" in a value';
+
+/**
+ * libpq's connection keywords (PostgreSQL 17), plus `ssl` (libpq reads `ssl=true` in a URL as
+ * `sslmode=require`). An unknown query parameter is named in a problem only when it is one of
+ * these or one we support: any other name may be the tail of a password holding a raw `&`
+ * (`?password=ab&topsecret=xyz`), and is not shown.
+ */
+const LIBPQ_KEYWORDS: ReadonlySet<string> = new Set([
+  'host',
+  'hostaddr',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'passfile',
+  'channel_binding',
+  'connect_timeout',
+  'client_encoding',
+  'options',
+  'application_name',
+  'fallback_application_name',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+  'replication',
+  'gssencmode',
+  'sslmode',
+  'requiressl',
+  'sslcompression',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'sslcertmode',
+  'sslrootcert',
+  'sslcrl',
+  'sslcrldir',
+  'sslsni',
+  'requirepeer',
+  'ssl_min_protocol_version',
+  'ssl_max_protocol_version',
+  'krbsrvname',
+  'gsslib',
+  'gssdelegation',
+  'service',
+  'target_session_attrs',
+  'load_balance_hosts',
+  'sslnegotiation',
+  'require_auth',
+  'ssl',
+]);
 
 /**
  * Parses `postgres://user:password@host:port/dbname?param=value` (scheme `postgres` or
@@ -24,10 +77,11 @@ const NOT_SHOWN = 'the value is not shown because it may contain a password';
  * string is taken off: query parameters are read here, so that none of that package's
  * node-postgres TLS meanings (`sslmode=require` verifying certificates) or side effects (reading
  * certificate files, warnings) apply. A parameter given twice, or one not in `known`, is a
- * problem. No problem message contains the URL.
+ * problem. No problem message contains the URL, a value, or the name of an unknown parameter that
+ * is not a libpq keyword (see {@link LIBPQ_KEYWORDS}).
  *
- * The query string is decoded as libpq decodes it (see {@link parseQuery}): percent-escapes only,
- * so `+` is a plus sign, not a space (`?password=a+b` is `a+b`, as is `?password=a%2Bb`).
+ * The query string is read as libpq reads it (see {@link parseQuery}): percent-escapes only, so
+ * `+` is a plus sign, not a space (`?password=a+b` is `a+b`, as is `?password=a%2Bb`).
  */
 export function parseConnectionUrl(source: string, text: string, known: ReadonlySet<string>): ParsedConnectionUrl {
   if (!/^postgres(?:ql)?:\/\//i.test(text.trim())) {
@@ -47,12 +101,21 @@ export function parseConnectionUrl(source: string, text: string, known: Readonly
   }
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
-  for (const [name, value] of parseQuery(source, query, known, problems)) {
-    const field = `${source}:${name}`;
+  const nameable = (name: string): boolean => known.has(name) || LIBPQ_KEYWORDS.has(name);
+  for (const [name, value] of parseQuery(source, query, nameable, problems)) {
     if (!known.has(name)) {
-      problems.push({ field, message: `unknown parameter; supported: ${[...known].join(', ')}` });
+      problems.push(
+        nameable(name)
+          ? { field: `${source}:${name}`, message: `unknown parameter; supported: ${[...known].join(', ')}` }
+          : {
+              field: source,
+              message:
+                'has an unknown parameter (name not shown: it may be part of a value; write & in values as %26); ' +
+                `supported: ${[...known].join(', ')}`,
+            },
+      );
     } else if (seen.has(name)) {
-      problems.push({ field, message: 'is given more than once' });
+      problems.push({ field: `${source}:${name}`, message: 'is given more than once' });
     } else {
       seen.add(name);
       if (value === '') params.delete(name);
@@ -63,38 +126,57 @@ export function parseConnectionUrl(source: string, text: string, known: Readonly
 }
 
 /**
- * The `name=value` pairs of a query string, as libpq reads them: split on `&`, then on the first
- * `=`; name and value percent-decoded (`%XX`, UTF-8) and nothing else — unlike
- * `URLSearchParams`, which reads `+` as a space and would turn `?password=a+b` into `a b`. Empty
- * segments (`&&`, a trailing `&`) are skipped. A segment without `=`, a malformed escape (`%zz`, a
- * lone `%`, bytes that are not UTF-8) and `%00` (libpq forbids it) are recorded in `problems` and
- * the segment is dropped; no message contains a value, which may be the password (nor a segment
- * without `=` unless it is a `known` name: it may be the tail of a password holding a raw `&`).
+ * The `name=value` pairs of a query string, as libpq reads them: split on `&`, each pair holding
+ * exactly one `=`; name and value percent-decoded (`%XX`, UTF-8) and nothing else — unlike
+ * `URLSearchParams`, which reads `+` as a space and would turn `?password=a+b` into `a b`. As in
+ * libpq, a single trailing `&` is allowed, but an empty pair (`&&`, `?&`), a pair without `=`, a
+ * pair with a second raw `=` (write `%3D`), a malformed escape (`%zz`, a lone `%`, bytes that are
+ * not UTF-8) and `%00` are problems, recorded in `problems`; the pair is dropped. No message
+ * contains a value, which may be the password; a pair is named only when `nameable` accepts its
+ * name (any other name may be the tail of a password holding a raw `&`).
  */
-function parseQuery(source: string, query: string, known: ReadonlySet<string>, problems: ConfigProblem[]): [name: string, value: string][] {
+function parseQuery(
+  source: string,
+  query: string,
+  nameable: (name: string) => boolean,
+  problems: ConfigProblem[],
+): [name: string, value: string][] {
   const pairs: [string, string][] = [];
-  for (const segment of query.split('&')) {
-    if (segment === '') continue;
-    const equals = segment.indexOf('=');
-    const name = decodeComponent(equals < 0 ? segment : segment.slice(0, equals));
+  if (query === '') return pairs;
+  const segments = query.split('&');
+  if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
+  for (const segment of segments) {
+    if (segment === '') {
+      problems.push({ field: source, message: EMPTY_PAIR });
+      continue;
+    }
+    const [rawName = '', ...rawValues] = segment.split('=');
+    const name = decodeComponent(rawName);
     if (name === undefined) {
       problems.push({ field: source, message: `a query parameter name is not validly percent-encoded; ${NOT_SHOWN}` });
       continue;
     }
-    if (equals < 0) {
-      // Not named unless it is a known parameter: a lone word may be the end of a password with an unescaped `&`.
+    const named = nameable(name);
+    const field = named ? `${source}:${name}` : source;
+    if (rawValues.length === 0) {
       problems.push(
-        known.has(name)
-          ? { field: `${source}:${name}`, message: 'has no value: write name=value' }
-          : { field: source, message: `a query parameter has no "=" (write name=value, and %26 for "&" in a value); ${NOT_SHOWN}` },
+        named
+          ? { field, message: 'has no value: write name=value' }
+          : { field, message: `a query parameter has no "=" (write name=value, and %26 for "&" in a value); ${NOT_SHOWN}` },
       );
       continue;
     }
-    const value = decodeComponent(segment.slice(equals + 1));
+    if (rawValues.length > 1) {
+      const what = named ? 'has' : 'a query parameter has';
+      problems.push({ field, message: `${what} more than one "=" (write %3D for "=" and %26 for "&" in a value); ${NOT_SHOWN}` });
+      continue;
+    }
+    const value = decodeComponent(rawValues[0] ?? '');
     if (value === undefined) {
+      const what = named ? 'is' : 'a query parameter is';
       problems.push({
-        field: `${source}:${name}`,
-        message: `is not validly percent-encoded (write %XX with two hex digits, %25 for "%"; %00 is not allowed); ${NOT_SHOWN}`,
+        field,
+        message: `${what} not validly percent-encoded (write %XX with two hex digits, %25 for "%"; %00 is not allowed); ${NOT_SHOWN}`,
       });
       continue;
     }

@@ -41,7 +41,7 @@ const MIN_SCRUBBED_LENGTH = 4;
  * The explicit options that say which server, database and role to connect to, and with which
  * password. Giving any of them makes {@link loadConfig} ignore `DATABASE_URL`.
  */
-export const CONNECTION_IDENTITY_FIELDS = Object.freeze(['connectionString', 'host', 'port', 'database', 'user', 'password'] as const);
+const CONNECTION_IDENTITY_FIELDS = Object.freeze(['connectionString', 'host', 'port', 'database', 'user', 'password'] as const);
 
 /**
  * Builds the validated, frozen {@link PostgresConfig}.
@@ -54,11 +54,21 @@ export const CONNECTION_IDENTITY_FIELDS = Object.freeze(['connectionString', 'ho
  * the files they name. Empty variables count as unset. See docs/configuration.md for every name.
  *
  * `DATABASE_URL` describes one server, and is never mixed with explicit options that describe
- * another: when `explicit` gives any of {@link CONNECTION_IDENTITY_FIELDS} (`connectionString`,
- * `host`, `port`, `database`, `user`, `password`), `DATABASE_URL` is ignored entirely — none of its
- * parts or parameters is read — and a warning says so (without the URL). The `PG*` and `DB_*`
- * variables are still merged setting by setting, as libpq merges them; `PGPASSWORD` (like
- * `DB_PASSWORD`) is then sent to whatever host the configuration names, as libpq sends it.
+ * another: when `explicit` gives any connection identity field (`connectionString`, `host`,
+ * `port`, `database`, `user`, `password`), `DATABASE_URL` is ignored entirely — none of its parts
+ * or parameters is read — and a warning says so (without the URL). The `PG*` and `DB_*` variables
+ * are still merged setting by setting, as libpq merges them; `PGPASSWORD` (like `DB_PASSWORD`) is
+ * then sent to whatever host the configuration names, as libpq sends it.
+ *
+ * A password taken from a URL (`explicit.connectionString`, or `DATABASE_URL`) is sent only to the
+ * server that URL designates: its host and port, or — for a part the URL leaves out — the `PG*`/
+ * `DB_*` variable or default that libpq would use. When an explicit `host` or `port` connects to
+ * another server (`{ connectionString: 'postgres://u:pw@hostC/db', host: 'hostD' }`), the URL's
+ * password is dropped, a warning names `connectionString:password` (never the value), and the
+ * lower sources (`PGPASSWORD`, `DB_PASSWORD`, their `*_FILE`, the password file) may supply one;
+ * an explicit `password` is used as given. A URL without a host (or port) leaves it to the
+ * environment, as in libpq: `DATABASE_URL=postgres://u:pw@/db` with `PGHOST=hostB` sends `pw` to
+ * `hostB` — the URL designates "the host PGHOST names", and both are the deployment's settings.
  *
  * @throws {ConfigError} listing every problem found (never only the first); no message ever
  *   contains the password or the connection URL.
@@ -82,7 +92,16 @@ export function loadConfig(env: Env = process.env, explicit: PostgresConfigInput
   const user = read(FIELD_SOURCES.user, (c) => parseName(String(c.value))) ?? CONFIG_DEFAULTS.user;
   const database = read(FIELD_SOURCES.database, (c) => parseName(String(c.value))) ?? user;
 
-  const chosen = choosePassword(sources, problems);
+  const moved = serverChanges(env, explicit, url);
+  if (moved.length > 0 && url !== undefined) {
+    warn(
+      `${url.source}:password`,
+      `is not used: the explicit ${moved.join(' and ')} option${moved.length > 1 ? 's connect' : ' connects'} ` +
+        "to another server than the URL names, and a URL's password is sent only to the URL's server; PGPASSWORD, " +
+        'DB_PASSWORD, their *_FILE variables and the password file are looked up instead (give the password option to choose one)',
+    );
+  }
+  const chosen = choosePassword(sources, problems, moved.length > 0);
   let password = chosen.password;
   const passFile = pgpassPath(env);
   if (!chosen.decided && passFile !== undefined) {
@@ -151,9 +170,8 @@ export function loadConfig(env: Env = process.env, explicit: PostgresConfigInput
 
 /**
  * The URL to read: `explicit.connectionString` when given (even empty: then no URL); else
- * `DATABASE_URL`, unless `explicit` gives another connection identity field (see
- * {@link CONNECTION_IDENTITY_FIELDS}). An ignored `DATABASE_URL` is not parsed, and is reported
- * by a warning that does not contain it.
+ * `DATABASE_URL`, unless `explicit` gives another of the {@link CONNECTION_IDENTITY_FIELDS}. An
+ * ignored `DATABASE_URL` is not parsed, and is reported by a warning that does not contain it.
  */
 function connectionUrl(
   env: Env,
@@ -179,6 +197,32 @@ function parseUrl(source: string, text: string | undefined, problems: ConfigProb
   const parsed = parseConnectionUrl(source, text, URL_PARAMETERS);
   problems.push(...parsed.problems);
   return parsed.url;
+}
+
+/**
+ * The explicit options (`host`, `port`) that connect to another server than the one the URL
+ * designates: the URL's host and port, completed (where the URL leaves them out) by the `PG*`/
+ * `DB_*` variables and the defaults, as libpq completes them. An explicit value equal to the URL's
+ * is no change; one that cannot be compared (invalid on either side) counts as a change. Empty
+ * when there is no URL password to protect, or when the explicit `password` decides anyway.
+ */
+function serverChanges(env: Env, explicit: PostgresConfigInput, url: ConnectionUrl | undefined): ('host' | 'port')[] {
+  if (url?.params.get('password') === undefined || explicit.password !== undefined) return [];
+  const urlServer = new ConfigSources(env, {}, url);
+  const finalServer = new ConfigSources(env, explicit, url);
+  return (['host', 'port'] as const).filter((key) => {
+    if (explicit[key] === undefined) return false;
+    const designated = serverPart(urlServer, key);
+    return designated === undefined || designated !== serverPart(finalServer, key);
+  });
+}
+
+/** The host or port the sources give (the default if none does); `undefined` when invalid. */
+function serverPart(sources: ConfigSources, key: 'host' | 'port'): string | number | undefined {
+  const candidate = sources.first(FIELD_SOURCES[key]);
+  if (candidate === undefined) return CONFIG_DEFAULTS[key];
+  const parsed = key === 'host' ? parseHost(String(candidate.value)) : parsePort(candidate.value);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 /** Parses the highest-priority value of a setting; records a problem (and returns `undefined`) when it is invalid. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConfigProblem } from '../errors/config-error.js';
-import type { ConfigSources } from './config-sources.js';
+import type { ConfigSources, FieldSources } from './config-sources.js';
 import { PASSWORD_SOURCES } from './field-sources.js';
 import { describeFileError } from './file-access.js';
 import { quotePath } from './quote.js';
@@ -12,6 +12,9 @@ export interface PasswordChoice {
   readonly password: string | undefined;
 }
 
+/** The explicit password option alone: the URL's password is not to be used. */
+const EXPLICIT_PASSWORD_SOURCES: FieldSources = Object.freeze({ explicit: PASSWORD_SOURCES.explicit });
+
 /** Pairs of (variable, file variable), in priority order. */
 const ENV_PAIRS: readonly (readonly [string, string])[] = [
   ['PGPASSWORD', 'PGPASSWORD_FILE'],
@@ -20,14 +23,15 @@ const ENV_PAIRS: readonly (readonly [string, string])[] = [
 
 /**
  * Chooses the password: the explicit `password` option (an empty string meaning "no password"),
- * the URL's, then `PGPASSWORD` or the contents of the file named by `PGPASSWORD_FILE`, then
- * `DB_PASSWORD` or `DB_PASSWORD_FILE`. A file's trailing line breaks are removed. Setting both a
+ * the URL's (unless `skipUrl`: the connection goes to another server than the URL's), then
+ * `PGPASSWORD` or the contents of the file named by `PGPASSWORD_FILE`, then `DB_PASSWORD` or
+ * `DB_PASSWORD_FILE`. A file's trailing line breaks are removed. Setting both a
  * variable and its `_FILE` twin, or naming an unreadable or empty file, is a problem (recorded in
  * `problems`, which never contain the password) and stops the search, so that a lower source is
  * never used by surprise.
  */
-export function choosePassword(sources: ConfigSources, problems: ConfigProblem[]): PasswordChoice {
-  const given = sources.first(PASSWORD_SOURCES);
+export function choosePassword(sources: ConfigSources, problems: ConfigProblem[], skipUrl = false): PasswordChoice {
+  const given = sources.first(skipUrl ? EXPLICIT_PASSWORD_SOURCES : PASSWORD_SOURCES);
   if (given !== undefined) return { decided: true, password: given.value === '' ? undefined : String(given.value) };
   for (const [variable, fileVariable] of ENV_PAIRS) {
     const value = sources.env(variable);

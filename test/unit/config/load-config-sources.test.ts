@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { loadConfig, type ConfigWarning, type PostgresConfig, type PostgresConfigInput } from '../../../src/config/index.js';
+import { createTempDir } from './temp-files.js';
 
 type Env = Record<string, string>;
 
@@ -270,8 +271,8 @@ describe('loadConfig: sources and their priority', () => {
         applicationName: 'x+y',
       });
       expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?password=a%20b%3Dc' }).password).to.equal('a b=c');
-      expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?password=x=y' }).password).to.equal('x=y');
-      expect(loadConfig({}, { connectionString: 'postgres://u@h/db?password=p+q&&sslmode=disable&' })).to.include({ sslMode: 'disable' });
+      expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?password=x%3Dy' }).password).to.equal('x=y');
+      expect(loadConfig({}, { connectionString: 'postgres://u@h/db?password=p+q&sslmode=disable&' })).to.include({ sslMode: 'disable' });
       expect(loadConfig({}, { connectionString: 'postgres://u@h/db?password=p+q' }).password).to.equal('p+q');
     });
 
@@ -359,6 +360,79 @@ describe('loadConfig: sources and their priority', () => {
         sslMode: 'require',
       });
       expect(warnings.map((warning) => warning.field)).to.deep.equal(['DATABASE_URL']);
+    });
+  });
+
+  describe("a URL's password goes only to the URL's server", () => {
+    const warningsOf = (warnings: ConfigWarning[]): string[] => warnings.map((warning) => `${warning.field}: ${warning.message}`);
+
+    it('drops the connectionString password when an explicit host names another server, with a warning without the value', () => {
+      const { config, warnings } = loadWithWarnings({}, { connectionString: 'postgres://u:pwC-secret@hostC/db', host: 'hostD' });
+      expect({ ...config, password: config.password }).to.include({ host: 'hostD', user: 'u', database: 'db', password: undefined });
+      expect(warnings.map((warning) => warning.field)).to.deep.equal(['connectionString:password']);
+      expect(warnings[0]?.message).to.contain('is not used').and.to.contain('explicit host option');
+      expect(JSON.stringify(warnings)).to.not.contain('pwC-secret');
+    });
+
+    it('drops it for a ?password= parameter too, and when an explicit port moves the connection', () => {
+      const byParameter = loadWithWarnings({}, { connectionString: 'postgres://u@hostC/db?password=pwC-secret', host: 'hostD' });
+      expect(byParameter.config.password).to.equal(undefined);
+      const byPort = loadWithWarnings({}, { connectionString: 'postgres://u:pwC-secret@hostC:5433/db', port: 6000 });
+      expect(byPort.config).to.include({ host: 'hostC', port: 6000 });
+      expect(byPort.config.password).to.equal(undefined);
+      expect(byPort.warnings[0]?.message).to.contain('explicit port option');
+      const both = loadWithWarnings({}, { connectionString: 'postgres://u:pwC-secret@hostC:5433/db', host: 'hostD', port: '6000' });
+      expect(both.config.password).to.equal(undefined);
+      expect(both.warnings[0]?.message).to.contain('explicit host and port options');
+      for (const { warnings } of [byParameter, byPort, both]) expect(JSON.stringify(warnings)).to.not.contain('pwC-secret');
+    });
+
+    it('lets PGPASSWORD, DB_PASSWORD_FILE or the password file supply the password instead', () => {
+      const explicit = { connectionString: 'postgres://u:pwC@hostC/db', host: 'hostD' };
+      expect(loadWithWarnings({ PGPASSWORD: 'from-env' }, explicit).config.password).to.equal('from-env');
+      const temp = createTempDir();
+      try {
+        const secret = temp.write('secret', 'from-file\n');
+        expect(loadWithWarnings({ DB_PASSWORD_FILE: secret }, explicit).config.password).to.equal('from-file');
+        const pgpass = temp.write('pgpass', 'hostC:5432:db:u:for-hostC\nhostD:5432:db:u:for-hostD\n');
+        expect(loadWithWarnings({ PGPASSFILE: pgpass }, explicit).config.password).to.equal('for-hostD');
+      } finally {
+        temp.remove();
+      }
+    });
+
+    it('keeps it when the explicit host and port are the URL\'s own, or when the password is explicit', () => {
+      const same = loadWithWarnings({}, { connectionString: 'postgres://u:pwC@hostC:5433/db', host: 'hostC', port: '5433' });
+      expect(same.config.password).to.equal('pwC');
+      expect(same.warnings).to.deep.equal([]);
+      const defaultPort = loadWithWarnings({}, { connectionString: 'postgres://u:pwC@hostC/db', port: 5432 });
+      expect(defaultPort.config.password).to.equal('pwC');
+      expect(defaultPort.warnings).to.deep.equal([]);
+      const explicitPassword = loadWithWarnings({}, { connectionString: 'postgres://u:pwC@hostC/db', host: 'hostD', password: 'pwD' });
+      expect(explicitPassword.config.password).to.equal('pwD');
+      expect(explicitPassword.warnings).to.deep.equal([]);
+    });
+
+    it('measures the move against what the URL designates, its missing parts completed by PG*/DB_* or the defaults', () => {
+      // The URL names no host: it designates PGHOST's host, so an explicit host equal to it keeps the password…
+      const samePgHost = loadWithWarnings({ PGHOST: 'hostB' }, { connectionString: 'postgres://u:pw@/db', host: 'hostB' });
+      expect(samePgHost.config.password).to.equal('pw');
+      // …and another one drops it (as does any explicit host but the default, without PGHOST).
+      const otherHost = loadWithWarnings({ PGHOST: 'hostB' }, { connectionString: 'postgres://u:pw@/db', host: 'hostD' });
+      expect(otherHost.config.password).to.equal(undefined);
+      expect(warningsOf(otherHost.warnings)).to.have.length(1);
+      expect(loadWithWarnings({}, { connectionString: 'postgres://u:pw@/db', host: 'hostD' }).config.password).to.equal(undefined);
+      // PG* variables are below the URL: they fill in its gaps but never move it.
+      const pgPort = loadWithWarnings({ PGHOST: 'hostE', PGPORT: '7000' }, { connectionString: 'postgres://u:pw@hostC/db' });
+      expect(pgPort.config).to.include({ host: 'hostC', port: 7000 });
+      expect(pgPort.config.password).to.equal('pw');
+      expect(pgPort.warnings).to.deep.equal([]);
+    });
+
+    it('sends a host-less DATABASE_URL\'s password to the host PGHOST names, as libpq does (documented)', () => {
+      const { config, warnings } = loadWithWarnings({ DATABASE_URL: 'postgres://u:pw@/db', PGHOST: 'hostB' });
+      expect({ ...config, password: config.password }).to.include({ host: 'hostB', password: 'pw' });
+      expect(warnings).to.deep.equal([]);
     });
   });
 

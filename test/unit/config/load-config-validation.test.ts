@@ -316,6 +316,48 @@ describe('loadConfig: validation', () => {
       expect(badName.message).to.contain('name is not validly percent-encoded').and.to.not.contain('secret-value');
     });
 
+    it('names an unknown parameter only when it is a libpq keyword, never a fragment that may be part of a password', () => {
+      const fragment = onlyProblem({ DATABASE_URL: 'postgres://h/db?password=ab&topsecret=xyz' });
+      expect(fragment).to.deep.equal({
+        field: 'DATABASE_URL',
+        message:
+          'has an unknown parameter (name not shown: it may be part of a value; write & in values as %26); ' +
+          `supported: ${supportedParameters()}`,
+      });
+      for (const text of [JSON.stringify(problemsOf({ DATABASE_URL: 'postgres://h/db?password=ab&topsecret=xyz' }))]) {
+        expect(text).to.not.contain('topsecret').and.to.not.contain('xyz');
+      }
+      const fragmentBadValue = onlyProblem({}, { connectionString: 'postgres://h/db?password=ab&topsecret=x%zz' });
+      expect(fragmentBadValue.field).to.equal('connectionString');
+      expect(fragmentBadValue.message).to.contain('not validly percent-encoded').and.to.not.contain('topsecret');
+      expect(problemsOf({ DATABASE_URL: 'postgres://h/db?target_session_attrs=any&options=-cx%3Dy&passwd=z' })).to.deep.equal([
+        { field: 'DATABASE_URL:target_session_attrs', message: `unknown parameter; supported: ${supportedParameters()}` },
+        { field: 'DATABASE_URL:options', message: `unknown parameter; supported: ${supportedParameters()}` },
+        { field: 'DATABASE_URL', message: fragment.message },
+      ]);
+    });
+
+    it('rejects a second raw "=" in a pair and an empty pair, as libpq does, without showing values', () => {
+      expect(onlyProblem({ DATABASE_URL: 'postgres://h/db?password=x=y-secret' })).to.deep.equal({
+        field: 'DATABASE_URL:password',
+        message:
+          'has more than one "=" (write %3D for "=" and %26 for "&" in a value); the value is not shown because it may contain a password',
+      });
+      const fragment = onlyProblem({ DATABASE_URL: 'postgres://h/db?password=ab&cd-secret=ef=gh' });
+      expect(fragment.field).to.equal('DATABASE_URL');
+      expect(fragment.message).to.contain('more than one "="').and.to.not.contain('cd-secret').and.to.not.contain('gh');
+      for (const query of ['password=p&&sslmode=disable', '&sslmode=disable', 'sslmode=disable&&']) {
+        const problem = onlyProblem({ DATABASE_URL: `postgres://h/db?${query}` });
+        expect(problem, query).to.deep.equal({
+          field: 'DATABASE_URL',
+          message: 'has an empty query parameter ("&&", or "&" right after "?"); write %26 for "&" in a value',
+        });
+      }
+      // One trailing "&" is accepted, as libpq accepts it; so is an empty query string.
+      expect(loadConfig({ DATABASE_URL: 'postgres://h/db?sslmode=disable&' }).sslMode).to.equal('disable');
+      expect(loadConfig({ DATABASE_URL: 'postgres://h/db?' }).host).to.equal('h');
+    });
+
     it('still checks the other sources when the URL is broken', () => {
       expect(problemsOf({ DATABASE_URL: 'postgres://u:p@h:bad/db', PGPORT: 'x' }).map((problem) => problem.field)).to.deep.equal([
         'DATABASE_URL',

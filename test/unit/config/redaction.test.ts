@@ -77,8 +77,26 @@ describe('loadConfig: the password never shows', () => {
 
     it('does not show the value of an unknown URL parameter', () => {
       const error = configError({ DATABASE_URL: `postgres://app@db/alerts?passwd=${SECRET}` });
-      expect(error.problems[0]?.field).to.equal('DATABASE_URL:passwd');
+      expect(error.problems.map((problem) => problem.field)).to.deep.equal(['DATABASE_URL']);
       for (const text of renderings(error)) expect(text).to.not.contain(SECRET);
+    });
+
+    it('does not show the tail of a password holding a raw "&" (as a parameter name or otherwise)', () => {
+      for (const tail of ['topsecret=xyz', 'topsecret', 'topsecret=x=y', 'topsecret=x%zz', '&topsecret=xyz']) {
+        const error = configError({ DATABASE_URL: `postgres://app@db/alerts?password=ab&${tail}` });
+        for (const text of renderings(error)) expect(text, tail).to.not.contain('topsecret').and.to.not.contain('xyz');
+        expect(new Set(error.problems.map((problem) => problem.field))).to.deep.equal(new Set(['DATABASE_URL']));
+      }
+    });
+
+    it('does not show a connectionString password dropped because the explicit host moves the connection', () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: { field: string; message: string }): number => warnings.push(warning.field, warning.message);
+      const connectionString = `postgres://app:${encodeURIComponent(SECRET)}@db/alerts`;
+      const config = loadConfig({}, { connectionString, host: 'other' }, { onWarning });
+      expect(config.password).to.equal(undefined);
+      expect(warnings[0]).to.equal('connectionString:password');
+      expect(warnings.join(' ')).to.not.contain(SECRET).and.to.not.contain(encodeURIComponent(SECRET));
     });
 
     it('does not show the password even when it was pasted into another setting', () => {
