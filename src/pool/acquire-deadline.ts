@@ -9,10 +9,9 @@ export type DeadlineOutcome = 'timeout' | 'canceled' | 'closed';
 /** See the module comment. Call {@link dispose} when the acquisition settles. */
 export class AcquireDeadline {
   #outcome: DeadlineOutcome | undefined;
-  #error: unknown;
-  #reject: ((error: unknown) => void) | undefined;
-  /** Created by the first {@link race} (one promise per acquisition, and only if it races). */
-  #expired: Promise<never> | undefined;
+  #reject!: (error: unknown) => void;
+  /** Rejects when the deadline comes (every acquisition races it at least once: no lazy creation). */
+  readonly #expired: Promise<never>;
   readonly #timer: NodeJS.Timeout;
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort: (() => void) | undefined;
@@ -23,6 +22,10 @@ export class AcquireDeadline {
    * @param timeoutError builds the error of a timeout when the timer fires (so it can describe the pool then)
    */
   constructor(timeoutMs: number, signal: AbortSignal | undefined, timeoutError: () => Error) {
+    this.#expired = new Promise<never>((_, reject) => {
+      this.#reject = reject;
+    });
+    this.#expired.catch(() => undefined); // observed through race(); never unhandled
     this.#timer = setTimeout(expireOnTimeout, timeoutMs, this, timeoutError);
     this.#signal = signal;
     if (signal !== undefined) {
@@ -40,23 +43,12 @@ export class AcquireDeadline {
   expire(outcome: DeadlineOutcome, error: unknown): void {
     if (this.#outcome !== undefined) return;
     this.#outcome = outcome;
-    this.#error = error;
     this.dispose();
-    this.#reject?.(error);
+    this.#reject(error);
   }
 
   /** `work`'s result, or the deadline's error if the deadline comes first. */
   race<T>(work: Promise<T>): Promise<T> {
-    if (this.#expired === undefined) {
-      if (this.#outcome !== undefined) {
-        this.#expired = Promise.reject(this.#error);
-      } else {
-        this.#expired = new Promise<never>((_, reject) => {
-          this.#reject = reject;
-        });
-      }
-      this.#expired.catch(() => undefined); // observed through race(); never unhandled
-    }
     return Promise.race([work, this.#expired]);
   }
 

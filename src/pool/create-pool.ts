@@ -48,11 +48,11 @@ import type {
 } from './instrumented-pool.js';
 import { LeakDetector } from './leak-detector.js';
 import { PermitQueue } from './permit-queue.js';
-import { toClientConfig, toPgPoolConfig } from './pg-pool-options.js';
+import { toClientConfig, toPgPoolConfig, type SslSetting } from './pg-pool-options.js';
 import { PoolCounters } from './pool-counters.js';
 import { BorrowedConnection, processIdOf, type ReleaseTarget } from './pooled-connection.js';
 import { ObserverCaller, safeLogger } from './safe-hooks.js';
-import { effectiveSslOf, TlsFallback } from './tls-fallback-client.js';
+import { TlsFallback } from './tls-fallback-client.js';
 
 /** Default of {@link CloseOptions.timeoutMs}. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
@@ -102,6 +102,13 @@ class PgInstrumentedPool implements InstrumentedPool {
   };
   readonly #makeTimeoutError = (): AcquireTimeoutError => this.#timeoutError();
   readonly #connectPg = (): Promise<pg.PoolClient> => this.#pg.connect();
+  readonly #connectFailed = (error: unknown): never => {
+    if (!this.#closed) {
+      this.#counters.connectFailed();
+      this.#logger.debug('could not open a connection', { pool: this.name, error: describeError(error) });
+    }
+    throw error;
+  };
   #borrowed = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -183,17 +190,26 @@ class PgInstrumentedPool implements InstrumentedPool {
 
   /** {@link openClient} without the closed check: `close()` opens its control connection with it. */
   #openClient(options: InternalOpenClientOptions): Promise<pg.Client> {
-    const clientOptions = toClientConfig(this.config, this.#tls.first);
-    if (options.applicationName !== undefined) clientOptions.application_name = options.applicationName;
-    if (options.connectTimeoutMs !== undefined) clientOptions.connectionTimeoutMillis = options.connectTimeoutMs;
-    const ssl = options.like === undefined ? undefined : effectiveSslOf(options.like);
+    let ssl: SslSetting | undefined;
+    if (options.like !== undefined) {
+      // Only the pool's own connections: another client's TLS setting (plaintext, unverified) could
+      // send this pool's password where its sslmode forbids it.
+      ssl = this.#tls.choiceOf(options.like);
+      if (ssl === undefined) throw new TypeError("openClient({ like }) takes a connection of this pool only (a PooledConnection's client)");
+    }
+    const optionsFor = (setting: SslSetting): pg.ClientConfig => {
+      const clientOptions = toClientConfig(this.config, setting);
+      if (options.applicationName !== undefined) clientOptions.application_name = options.applicationName;
+      if (options.connectTimeoutMs !== undefined) clientOptions.connectionTimeoutMillis = options.connectTimeoutMs;
+      return clientOptions;
+    };
     // The listener is attached before connecting: the client can never emit an unhandled 'error'.
     const prepare = (client: pg.Client): void => {
       client.on('error', (error: Error) =>
         this.#logger.debug('standalone connection failed', { pool: this.name, error: describeError(error) }),
       );
     };
-    return this.#tls.connectClient(clientOptions, prepare, ssl);
+    return this.#tls.connectClient(optionsFor, prepare, ssl);
   }
 
   warmUp(): Promise<void> {
@@ -234,16 +250,16 @@ class PgInstrumentedPool implements InstrumentedPool {
       }
       if (this.#pg.idleCount === 0) empty = true;
       const checkout = this.#checkoutForCaller();
-      let client: pg.PoolClient;
+      let record: ConnectionRecord;
       try {
-        client = await deadline.race(checkout);
+        record = await deadline.race(checkout);
       } catch (error) {
         if (deadline.outcome !== undefined) {
           // The caller is gone; if the connection still comes, it goes back to the pool.
           holdsPermit = false;
           checkout
             .then(
-              (late) => this.#returnUnused(this.#tracker.recordOf(late)),
+              (late) => this.#returnUnused(late),
               () => this.#permits.release(),
             )
             .catch((lateError: unknown) =>
@@ -256,7 +272,7 @@ class PgInstrumentedPool implements InstrumentedPool {
         throw error;
       }
       holdsPermit = false; // the permit now belongs to the borrowed connection
-      return this.#handOut(client, started, empty, origin);
+      return this.#handOut(record, started, empty, origin);
     } catch (error) {
       if (holdsPermit) this.#permits.release();
       this.#acquireFailed(deadline.outcome ?? 'error', started);
@@ -285,33 +301,27 @@ class PgInstrumentedPool implements InstrumentedPool {
     return result;
   }
 
-  /** One `pg.Pool.connect()`, with the TLS fallback; counts failed connects. */
-  async #checkout(): Promise<pg.PoolClient> {
-    try {
-      return await this.#tls.connect(this.#connectPg);
-    } catch (error) {
-      if (!this.#closed) {
-        this.#counters.connectFailed();
-        this.#logger.debug('could not open a connection', { pool: this.name, error: describeError(error) });
-      }
-      throw error;
-    }
+  /**
+   * One `pg.Pool.connect()`, with the TLS fallback when the `sslmode` has one (otherwise pg.Pool's
+   * promise directly); counts failed connects.
+   */
+  #checkout(): Promise<pg.PoolClient> {
+    const connecting = this.#tls.hasFallback ? this.#tls.connect(this.#connectPg) : this.#pg.connect();
+    return connecting.catch(this.#connectFailed);
   }
 
   /** A checkout for a caller: idle connections found broken or expired are closed and replaced. */
-  async #checkoutForCaller(): Promise<pg.PoolClient> {
+  async #checkoutForCaller(): Promise<ConnectionRecord> {
     for (;;) {
-      const client = await this.#checkout();
-      const record = this.#tracker.recordOf(client);
-      if (record.state === 'new') return client;
+      const record = this.#tracker.recordOf(await this.#checkout());
+      if (record.state === 'new') return record;
       if (record.broken) this.#tracker.destroy(record, 'error');
       else if (performance.now() >= record.expiresAt) this.#tracker.destroy(record, 'lifetime');
-      else return client;
+      else return record;
     }
   }
 
-  #handOut(client: pg.PoolClient, started: number, empty: boolean, origin: Error | undefined): PooledConnection {
-    const record = this.#tracker.recordOf(client);
+  #handOut(record: ConnectionRecord, started: number, empty: boolean, origin: Error | undefined): PooledConnection {
     const now = performance.now();
     const waitSeconds = (now - started) / 1000;
     const connection = new BorrowedConnection(record, now, this.#releaseTarget);
@@ -348,17 +358,18 @@ class PgInstrumentedPool implements InstrumentedPool {
   // ---- release ----------------------------------------------------------------------------
 
   #release(record: ConnectionRecord, acquiredAt: number, error: unknown): void {
+    const now = performance.now();
     record.leakWatch?.stop();
     record.leakWatch = undefined;
     record.borrower = undefined;
     this.#borrowed -= 1;
     if (this.#observer.wants('onRelease')) {
-      this.#observer.emit('onRelease', { connectionId: record.id, heldSeconds: (performance.now() - acquiredAt) / 1000 });
+      this.#observer.emit('onRelease', { connectionId: record.id, heldSeconds: (now - acquiredAt) / 1000 });
     }
-    const reason = this.#releaseVerdict(record, error);
+    const reason = this.#releaseVerdict(record, error, now);
     if (reason === undefined) {
       record.state = 'idle';
-      record.lastReleasedAt = performance.now();
+      record.lastReleasedAt = now;
       record.client.release();
     } else {
       this.#tracker.destroy(record, reason);
@@ -367,13 +378,13 @@ class PgInstrumentedPool implements InstrumentedPool {
     this.#changes.notify();
   }
 
-  /** Why a connection coming back from a caller must be closed, or `undefined` to keep it. */
-  #releaseVerdict(record: ConnectionRecord, error: unknown): DestroyReason | undefined {
+  /** Why a connection coming back from a caller at `now` must be closed, or `undefined` to keep it. */
+  #releaseVerdict(record: ConnectionRecord, error: unknown, now: number): DestroyReason | undefined {
     const failed = this.#closed ? 'shutdown' : 'error';
     if (record.broken || (error !== undefined && isFatalConnectionError(error))) return failed;
     if (this.#releasedInTransaction(record)) return failed;
     if (this.#closed) return 'shutdown';
-    if (performance.now() >= record.expiresAt) return 'lifetime';
+    if (now >= record.expiresAt) return 'lifetime';
     return undefined;
   }
 
@@ -510,7 +521,7 @@ class PgInstrumentedPool implements InstrumentedPool {
         processId: processIdOf(record.client),
         timeoutMs,
       });
-      record.leakWatch?.stop();
+      record.leakWatch?.cancel(); // taken back, not returned: no "leak returned" report
       record.leakWatch = undefined;
       record.borrower = undefined;
       // Not 'borrowed' any more: the errors its termination causes are expected, not warned about.

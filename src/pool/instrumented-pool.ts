@@ -110,10 +110,12 @@ export interface OpenClientOptions {
   /** Replaces the session's `application_name`. */
   readonly applicationName?: string;
   /**
-   * A client of this pool (typically a borrowed `PooledConnection.client`) whose effective TLS
-   * setting the new client copies: the `ssl` it actually connected with, after any `sslmode`
-   * `prefer`/`allow` fallback. The new client then connects in one attempt, without the fallback.
-   * Use it for a control connection next to a pooled one (`pg_cancel_backend`).
+   * A connection of this pool (`PooledConnection.client`, borrowed now or earlier) whose TLS
+   * setting the new client uses: the choice of the pool's `sslmode` plan it was opened with, after
+   * any `prefer`/`allow` fallback. The new client then connects in one attempt, without the
+   * fallback. Use it for a control connection next to a pooled one (`pg_cancel_backend`). Any
+   * other client (another pool's, one made by hand) is refused with a `TypeError`: its TLS setting
+   * could send this pool's password less protected than its `sslmode` requires.
    */
   readonly like?: pg.ClientBase;
 }
@@ -133,8 +135,18 @@ export interface PoolObserver {
   onConnect?(event: { readonly connectionId: number; readonly connectSeconds: number }): void;
   /** A connection was closed (its socket has ended). */
   onDestroy?(event: { readonly connectionId: number; readonly reason: DestroyReason }): void;
-  /** A connection has been held longer than `leakDetectionThresholdMs` (reported once per borrow). */
-  onLeak?(event: { readonly connectionId: number; readonly heldSeconds: number; readonly stack: string }): void;
+  /**
+   * A connection has been held longer than `leakDetectionThresholdMs` (reported once per borrow).
+   * `stack` is the stack of the `acquire()` call (`Error: connection acquired here` and its
+   * frames) when it was recorded (`stackRecorded`): stacks are recorded from the pool's first leak
+   * on, so the first leak has `stack: undefined, stackRecorded: false`.
+   */
+  onLeak?(event: {
+    readonly connectionId: number;
+    readonly heldSeconds: number;
+    readonly stack: string | undefined;
+    readonly stackRecorded: boolean;
+  }): void;
   /** An idle connection failed (server restart, `pg_terminate_backend`, network); it was removed. */
   onIdleError?(event: { readonly connectionId: number | undefined; readonly error: Error }): void;
 }
@@ -160,12 +172,13 @@ export interface InstrumentedPool {
   /**
    * Opens a connection outside the pool (not counted, not limited by `maxConns`, never waits for a
    * pooled connection) with the pool's settings, e.g. a control connection for
-   * `pg_cancel_backend`. TLS: with `like`, that client's effective setting, in one attempt;
-   * otherwise the pool's `sslmode` plan (first choice, then the fallback if the server refused
-   * it). `applicationName` replaces the session's `application_name`. The password stays a
+   * `pg_cancel_backend`. TLS: with `like` (a connection of this pool), the setting that
+   * connection was opened with, in one attempt; otherwise the pool's `sslmode` plan (first choice,
+   * then the fallback if the server refused it). `applicationName` replaces the session's `application_name`. The password stays a
    * non-enumerable option and is never logged. The `onConnect` dependency is not run for it.
    * Errors the client emits are logged at debug level (so they cannot crash the process). The
-   * caller must `end()` it. Rejects with `PoolClosedError` after `close()`.
+   * caller must `end()` it. Rejects with `PoolClosedError` after `close()`, and with a `TypeError`
+   * when `like` is not a connection of this pool.
    */
   openClient(options?: OpenClientOptions): Promise<pg.Client>;
   /** Borrows a connection, waiting at most `acquireTimeoutMs`. Rejects with `PoolClosedError` after `close()`. */

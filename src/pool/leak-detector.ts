@@ -6,19 +6,25 @@ import type { ObserverCaller } from './safe-hooks.js';
 export interface LeakWatch {
   /** Stops watching at release; logs that a connection reported as leaked came back. */
   stop(): void;
+  /** Stops watching without any report (the pool took the connection back at `close()`). */
+  cancel(): void;
 }
 
-const NOT_WATCHED: LeakWatch = Object.freeze({ stop: () => undefined });
+const NOT_WATCHED: LeakWatch = Object.freeze({ stop: () => undefined, cancel: () => undefined });
 
-/** What a report says when the acquisition's stack was not recorded. */
+/** The log line's explanation when a leak's acquisition stack was not recorded. */
 const STACK_NOT_RECORDED =
-  'not recorded: acquisition stacks are recorded from the first leak of this pool on; a repeat of this leak will show its stack';
+  'acquisition stacks are recorded from the first leak of this pool on; a repeat of this leak will show its stack';
 
-/** The stack of an acquisition, formatted only if it is ever reported. */
-function stackOf(origin: Error | undefined): string {
-  if (origin === undefined) return STACK_NOT_RECORDED;
-  return origin.stack ?? 'connection acquired here (no stack)';
-}
+/** The log line's explanation when the runtime gave a recorded acquisition no stack. */
+const NO_STACK = 'the runtime produced no stack trace for this acquisition';
+
+/**
+ * How many frames an acquisition's stack keeps at least. The default `Error.stackTraceLimit` (10)
+ * is used up inside Kysely's call chain (executor, connection provider, driver, pool) before the
+ * caller's own frames.
+ */
+const ORIGIN_STACK_FRAMES = 30;
 
 /** A watch with a running timer (internal to the leak detector). */
 export class ActiveWatch implements LeakWatch {
@@ -42,6 +48,10 @@ export class ActiveWatch implements LeakWatch {
     clearTimeout(this.timer);
     if (this.leaked) this.detector.returned(this);
   }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+  }
 }
 
 function fire(watch: ActiveWatch): void {
@@ -57,8 +67,8 @@ function fire(watch: ActiveWatch): void {
  * Stacks are recorded adaptively. Recording one (`new Error()` in Kysely's deep async call chain)
  * measurably slows every acquisition (`npm run bench`, docs/performance.md), while leaks are rare
  * and usually repeat. So until this pool's first leak, an acquisition costs one timer only and
- * that first report says its stack was not recorded; from then on every acquisition records its
- * stack (formatted only if reported), so the next leak of the same code path names it.
+ * that first report has no stack (`stackRecorded: false`); from then on every acquisition records
+ * its stack (formatted only if reported), so the next leak of the same code path names it.
  */
 export class LeakDetector {
   readonly #thresholdMs: number;
@@ -83,17 +93,20 @@ export class LeakDetector {
   }
 
   /**
-   * The acquiring call site, when detection is on: an `Error` whose `stack` is read only if the
-   * connection leaks. Call synchronously at the start of `acquire()`.
+   * The acquiring call site, once stacks are recorded (after the pool's first leak): an `Error`
+   * whose `stack` is formatted only if the connection leaks. It keeps at least
+   * {@link ORIGIN_STACK_FRAMES} frames (`Error.stackTraceLimit` is raised for the capture only).
+   * Call synchronously at the start of `acquire()`.
    */
   captureOrigin(): Error | undefined {
     if (!this.#recordStacks) return undefined;
-    return new Error('connection acquired here');
-  }
-
-  /** True once a leak was seen: acquisitions record their stacks. */
-  get recordingStacks(): boolean {
-    return this.#recordStacks;
+    const limit = Error.stackTraceLimit;
+    if (!(limit >= ORIGIN_STACK_FRAMES)) Error.stackTraceLimit = ORIGIN_STACK_FRAMES;
+    try {
+      return new Error('connection acquired here');
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 
   /** Starts watching a connection handed out at `acquiredAt` (`performance.now()`). */
@@ -104,10 +117,11 @@ export class LeakDetector {
 
   /** The leak timer of `watch` fired. */
   leaked(watch: ActiveWatch): void {
-    const { connectionId } = watch;
+    const { connectionId, origin } = watch;
     const heldSeconds = (performance.now() - watch.acquiredAt) / 1000;
-    const stack = stackOf(watch.origin);
-    if (!this.#recordStacks && this.#thresholdMs > 0) this.#recordStacks = true;
+    const stack = origin?.stack;
+    const stackRecorded = stack !== undefined;
+    this.#recordStacks = true;
     this.#counters.leakDetected();
     this.#logger.warn('connection held longer than the leak detection threshold; possible leak', {
       pool: this.#poolName,
@@ -115,8 +129,9 @@ export class LeakDetector {
       thresholdMs: this.#thresholdMs,
       heldSeconds,
       stack,
+      ...(stackRecorded ? {} : { note: origin === undefined ? STACK_NOT_RECORDED : NO_STACK }),
     });
-    this.#observer.emit('onLeak', { connectionId, heldSeconds, stack });
+    this.#observer.emit('onLeak', { connectionId, heldSeconds, stack, stackRecorded });
   }
 
   /** A connection reported as leaked came back. */

@@ -12,11 +12,20 @@ export type ClientClass = new (config?: pg.ClientConfig) => pg.Client;
  */
 const MAX_FALLBACK_RETRIES = 3;
 
-/** The TLS setting a connected (or connecting) client actually uses: pg keeps it as `client.ssl`. */
+/**
+ * The TLS setting a connected (or connecting) client actually uses: pg keeps it as `client.ssl`.
+ * For inspection only: the pool never takes a setting from a client (see {@link TlsFallback.choiceOf}).
+ */
 export function effectiveSslOf(client: pg.ClientBase): SslSetting {
   const ssl = (client as { ssl?: unknown }).ssl;
   if (typeof ssl === 'object' && ssl !== null) return copySslSetting(ssl as SslSetting);
   return ssl === true ? {} : false;
+}
+
+/** What a pooled client is constructed with. */
+interface BuildSetting {
+  readonly options: pg.ClientConfig | undefined;
+  readonly choice: SslSetting | undefined;
 }
 
 /**
@@ -40,11 +49,14 @@ export function effectiveSslOf(client: pg.ClientBase): SslSetting {
  *   retries still in progress are withdrawn, so none outlives its purpose.
  *
  * Standalone clients ({@link connectClient}) are built here with an explicit setting and never take
- * a ticket.
+ * a ticket. Each pooled client's choice is remembered ({@link choiceOf}), so that a standalone
+ * client can be opened "like" one of the pool's own connections without trusting anything else.
  */
 export class TlsFallback {
   readonly #plan: TlsPlan;
   readonly #onFallback: (error: unknown) => void;
+  /** The plan's choice each pooled client was built with (its own connections, and only those). */
+  readonly #built = new WeakMap<pg.ClientBase, SslSetting>();
   /** Fallback handoffs issued by retries and not yet taken by a constructed client. */
   #tickets = 0;
   /** Retries in progress. */
@@ -61,10 +73,13 @@ export class TlsFallback {
   constructor(config: PostgresConfig, onCreate: (client: pg.Client) => void, onFallback: (error: unknown) => void = () => undefined) {
     this.#plan = tlsPlan(config);
     this.#onFallback = onFallback;
-    const settingFor = (options: pg.ClientConfig | undefined): pg.ClientConfig | undefined => this.#takeTicket(options);
+    const settingFor = (options: pg.ClientConfig | undefined): BuildSetting => this.#takeTicket(options);
+    const built = this.#built;
     this.Client = class FallbackAwareClient extends pg.Client {
       constructor(options?: pg.ClientConfig) {
-        super(settingFor(options));
+        const setting = settingFor(options);
+        super(setting.options);
+        if (setting.choice !== undefined) built.set(this, setting.choice);
         onCreate(this);
       }
     };
@@ -73,6 +88,24 @@ export class TlsFallback {
   /** The TLS setting of first attempts (`false`: plaintext). */
   get first(): SslSetting {
     return this.#plan.first;
+  }
+
+  /**
+   * Whether a refused first attempt is retried (`sslmode` `prefer` and `allow`). Without a
+   * fallback, {@link connect} adds nothing: call `pg.Pool.connect()` directly.
+   */
+  get hasFallback(): boolean {
+    return this.#plan.fallback !== undefined;
+  }
+
+  /**
+   * The plan's TLS choice (`first` or `fallback`) that `client` was built with, if `client` was
+   * constructed by this instance's {@link Client} class (a connection of this pool, open or
+   * closed); `undefined` for any other client. Read from what this pool gave the client, never
+   * from the client itself.
+   */
+  choiceOf(client: pg.ClientBase): SslSetting | undefined {
+    return this.#built.get(client);
   }
 
   /**
@@ -91,32 +124,25 @@ export class TlsFallback {
   }
 
   /**
-   * Opens a standalone client (outside any pool). With `ssl`, one attempt with exactly that
-   * setting (e.g. the effective setting of a pooled client, see {@link effectiveSslOf}); without,
-   * the pool's plan: the first setting, then the fallback if the server refused it.
-   * `prepare` runs on each client before it connects (e.g. to attach an `error` listener).
+   * Opens a standalone client (outside any pool) with the options `optionsFor(ssl)` builds for a
+   * TLS setting (called once per attempt). With `ssl`, one attempt with exactly that setting (e.g.
+   * the {@link choiceOf} a pooled client); without, the pool's plan: the first setting, then the
+   * fallback if the server refused it. `prepare` runs on each client before it connects (e.g. to
+   * attach an `error` listener).
    */
-  async connectClient(options: pg.ClientConfig, prepare: (client: pg.Client) => void, ssl?: SslSetting): Promise<pg.Client> {
-    if (ssl !== undefined) return this.#connectStandalone(options, ssl, prepare);
+  async connectClient(
+    optionsFor: (ssl: SslSetting) => pg.ClientConfig,
+    prepare: (client: pg.Client) => void,
+    ssl?: SslSetting,
+  ): Promise<pg.Client> {
+    if (ssl !== undefined) return connectStandalone(optionsFor(ssl), prepare);
     try {
-      return await this.#connectStandalone(options, this.#plan.first, prepare);
+      return await connectStandalone(optionsFor(this.#plan.first), prepare);
     } catch (error) {
       const fallback = fallbackFor(this.#plan, error);
       if (fallback === undefined) throw error;
       this.#onFallback(error);
-      return await this.#connectStandalone(options, fallback, prepare);
-    }
-  }
-
-  async #connectStandalone(options: pg.ClientConfig, ssl: SslSetting, prepare: (client: pg.Client) => void): Promise<pg.Client> {
-    const client = new pg.Client(withSsl(options, ssl));
-    prepare(client);
-    try {
-      await client.connect();
-      return client;
-    } catch (error) {
-      await client.end().catch(() => undefined);
-      throw error;
+      return await connectStandalone(optionsFor(fallback), prepare);
     }
   }
 
@@ -137,12 +163,29 @@ export class TlsFallback {
     }
   }
 
-  /** The options of a client the pool constructs: the fallback setting if a ticket is waiting. */
-  #takeTicket(options: pg.ClientConfig | undefined): pg.ClientConfig | undefined {
+  /**
+   * The options of a client the pool constructs (the fallback setting if a ticket is waiting), and
+   * the plan's choice they carry (`undefined` without options: pg.Pool always passes them).
+   */
+  #takeTicket(options: pg.ClientConfig | undefined): BuildSetting {
+    if (options === undefined) return { options, choice: undefined };
     const fallback = this.#plan.fallback;
-    if (this.#tickets === 0 || fallback === undefined || options === undefined) return options;
+    if (this.#tickets === 0 || fallback === undefined) return { options, choice: this.#plan.first };
     this.#tickets -= 1;
-    return withSsl(options, fallback);
+    return { options: withSsl(options, fallback), choice: fallback };
+  }
+}
+
+/** Opens `client` with `options`; a client that fails to connect is ended. */
+async function connectStandalone(options: pg.ClientConfig, prepare: (client: pg.Client) => void): Promise<pg.Client> {
+  const client = new pg.Client(options);
+  prepare(client);
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
   }
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type pg from 'pg';
+import pg from 'pg';
 import { createPool } from '../../../src/pool/create-pool.js';
 import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import { toClientConfig } from '../../../src/pool/pg-pool-options.js';
@@ -84,6 +84,31 @@ describe('pool with sslmode prefer and allow', () => {
       held.release();
     }
     expect(pool.stats()).to.include({ total: 1, createdCount: 1, connectErrorCount: 0 });
+  });
+
+  it('openClient({ like }): refuses a client that is not a connection of this pool', async () => {
+    const pool = createPool(poolConfig(db, { sslMode: 'require' }));
+    const other = createPool(poolConfig(db, { sslMode: 'disable' }));
+    pools.push(pool, other);
+    // Not connected: only its TLS setting (plaintext) matters, which must not be copied.
+    const handMade = new pg.Client({ ...pool.connectionOptions, ssl: false });
+    const error: unknown = await pool.openClient({ like: handMade }).then(
+      () => expect.fail('openClient accepted a hand-made client'),
+      (failure: unknown) => failure,
+    );
+    expect(error).to.be.instanceOf(TypeError);
+    expect((error as Error).message).to.include('connection of this pool');
+    // Another pool's connection is refused too.
+    const foreign = await other.acquire();
+    try {
+      await pool.openClient({ like: foreign.client }).then(
+        () => expect.fail("openClient accepted another pool's client"),
+        (failure: unknown) => expect(failure).to.be.instanceOf(TypeError),
+      );
+    } finally {
+      foreign.release();
+    }
+    expect(pool.stats()).to.include({ total: 0, connectErrorCount: 0 });
   });
 
   describe('fallback handoff when pg.Pool builds the client later (no server involved)', () => {
