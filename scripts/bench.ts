@@ -6,7 +6,7 @@
  *
  *   npm run bench                       # embedded PostgreSQL
  *   DATABASE_URL=postgres://… npm run bench
- *   BENCH_SECONDS=5 BENCH_CONCURRENCY=1,16,64 npm run bench
+ *   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONCURRENCY=1,16,64 npm run bench
  */
 import { Kysely, PostgresDialect, type Dialect } from 'kysely';
 import pg from 'pg';
@@ -20,7 +20,14 @@ interface DB {
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 3);
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,16').split(',').map(Number);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const ROWS = 10_000;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
 
 async function measure(db: Kysely<DB>, concurrency: number): Promise<number> {
   const deadline = performance.now() + seconds * 1000;
@@ -62,19 +69,26 @@ async function main(): Promise<void> {
   };
 
   const rows: string[] = [];
+  const names = Object.keys(variants);
   for (const concurrency of concurrencies) {
     const max = Math.min(Math.max(concurrency, 1), 16);
-    let baseline = 0;
-    for (const [name, make] of Object.entries(variants)) {
-      const db = new Kysely<DB>({ dialect: make(max) });
-      await measure(db, concurrency); // warm up: connections, JIT
-      const opsPerSecond = await measure(db, concurrency);
-      await db.destroy();
-      if (baseline === 0) baseline = opsPerSecond;
-      rows.push(`| ${concurrency} | ${name} | ${Math.round(opsPerSecond)} | ${(opsPerSecond / baseline).toFixed(2)} |`);
+    const dbs = names.map((name) => new Kysely<DB>({ dialect: variants[name]!(max) }));
+    for (const db of dbs) await measure(db, concurrency); // warm up: connections, JIT
+    const samples: number[][] = names.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      // Rotate the order each round so that no variant always runs first or last.
+      for (let k = 0; k < names.length; k++) {
+        const i = (k + round) % names.length;
+        samples[i]!.push(await measure(dbs[i]!, concurrency));
+      }
     }
+    await Promise.all(dbs.map((db) => db.destroy()));
+    const medians = samples.map(median);
+    names.forEach((name, i) => {
+      rows.push(`| ${concurrency} | ${name} | ${Math.round(medians[i]!)} | ${(medians[i]! / medians[0]!).toFixed(2)} |`);
+    });
   }
-  console.log(`primary-key lookup, ${seconds} s per cell, pool max = min(concurrency, 16)\n`);
+  console.log(`primary-key lookup, median of ${rounds} rounds of ${seconds} s per cell (order rotated), pool max = min(concurrency, 16)\n`);
   console.log('| concurrency | dialect | ops/s | ratio |\n| --- | --- | --- | --- |');
   console.log(rows.join('\n'));
   await server?.stop();
