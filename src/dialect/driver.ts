@@ -158,7 +158,7 @@ export class PostgresPoolDriver implements Driver {
       session = Object.freeze({
         id: pooled.id,
         processId: pooled.processId,
-        state: new Map<string | symbol, unknown>(),
+        state: pooled.state,
         client: pooled.client,
       });
       this.#sessions.set(pooled.client, session);

@@ -14,7 +14,11 @@ export interface ConnectionSession {
   readonly id: number;
   /** The server's backend process id, when known. */
   readonly processId: number | undefined;
-  /** Plugin state that lives as long as the connection. Key it by a symbol or the plugin's name. */
+  /**
+   * Plugin state that lives as long as the physical connection, shared with every dialect and
+   * Kysely instance on the same pool (it is `PooledConnection.state`). Key it by a symbol or the
+   * plugin's name.
+   */
   readonly state: Map<string | symbol, unknown>;
   /**
    * The node-postgres client, for plugins that must manage the session itself (e.g. `DEALLOCATE`

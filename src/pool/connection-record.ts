@@ -30,6 +30,8 @@ export interface ConnectionRecord {
   readonly lifetimeMs: number;
   /** `openedAt + lifetimeMs`. */
   readonly expiresAt: number;
+  /** State that lives as long as the connection, for whoever borrows it (see `PooledConnection.state`). */
+  readonly attachments: Map<string | symbol, unknown>;
   state: ConnectionState;
   /** `performance.now()` when it last went idle (opened, or released by a caller). */
   lastReleasedAt: number;

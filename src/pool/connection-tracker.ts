@@ -92,6 +92,7 @@ export class ConnectionTracker {
       id: this.#nextId++,
       client,
       openedAt: now,
+      attachments: new Map<string | symbol, unknown>(),
       lifetimeMs,
       expiresAt: now + lifetimeMs,
       state: 'new',

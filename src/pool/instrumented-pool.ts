@@ -63,6 +63,12 @@ export interface PooledConnection {
    */
   readonly processId: number | undefined;
   /**
+   * State that lives as long as this physical connection and is shared by everyone who borrows it,
+   * across dialects and Kysely instances on the same pool (e.g. which statements are prepared on
+   * it). Key it by a symbol or a plugin's name. Gone when the connection is closed.
+   */
+  readonly state: Map<string | symbol, unknown>;
+  /**
    * True once the client emitted `error` or `end` while borrowed (the server terminated the
    * session, the socket failed…), and once `close()` took the connection back at its timeout: the
    * connection is unusable, and it will be destroyed, not reused, when released. The pool keeps a

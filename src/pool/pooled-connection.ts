@@ -49,6 +49,10 @@ export class BorrowedConnection implements PooledConnection, Borrower {
     return this.#record.lifetimeMs;
   }
 
+  get state(): Map<string | symbol, unknown> {
+    return this.#record.attachments;
+  }
+
   get processId(): number | undefined {
     return processIdOf(this.#record.client);
   }

@@ -262,6 +262,15 @@ describe('dialect: interceptor chain', () => {
     await probed.selectFrom('person').select('id').execute();
     expect(sessions[0]).to.equal(sessions[1]); // one pooled connection: the same session object
     expect((sessions[0] as QueryContext['session']).state.get(key)).to.equal(2);
+
+    // A second Kysely instance on the same pool sees the same per-connection state: it belongs to
+    // the physical connection (e.g. which statements are prepared on it), not to one dialect.
+    const other = new Kysely<PersonDatabase>({ dialect: createDialect({ pool, interceptors: [probe] }) });
+    await other.selectFrom('person').select('id').execute();
+    const last = sessions[sessions.length - 1] as QueryContext['session'];
+    expect(last.id).to.equal((sessions[0] as QueryContext['session']).id);
+    expect(last.state.get(key)).to.equal(3);
+    await other.destroy();
   });
 
   it('sees streams: before, then after with the number of rows streamed', async () => {
