@@ -2,10 +2,8 @@ import { expect } from 'chai';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { AcquireTimeoutError } from '../../../src/errors/acquire-timeout-error.js';
 import { createPool } from '../../../src/pool/create-pool.js';
-import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
-import { waitFor } from './pool-test-kit.js';
+import { poolSuite, waitFor } from './pool-test-kit.js';
 
 async function failureOf(work: Promise<unknown>): Promise<unknown> {
   try {
@@ -17,21 +15,11 @@ async function failureOf(work: Promise<unknown>): Promise<unknown> {
 }
 
 describe('pool acquisition deadline and cancellation', () => {
-  let db: TestDatabase;
-  const pools: InstrumentedPool[] = [];
-
-  before(async () => {
-    db = await createTestDatabase('pool acquire');
-  });
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
-  });
-  after(async () => {
-    await db.drop();
-  });
+  const suite = poolSuite('pool acquire');
+  const pools = suite.pools;
 
   it('rejects with AcquireTimeoutError naming the pool size, connections in use and waiters', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 1, acquireTimeout: 200 }), { name: 'small' });
+    const pool = createPool(poolConfig(suite.db, { maxConns: 1, acquireTimeout: 200 }), { name: 'small' });
     pools.push(pool);
     const held = await pool.acquire();
     const error = await failureOf(pool.acquire());
@@ -50,7 +38,7 @@ describe('pool acquisition deadline and cancellation', () => {
 
   it('bounds the wait by acquireTimeout, not connectTimeout (which pg.Pool would apply to its queue)', async () => {
     // The waiter waits longer than connectTimeout for a free connection: it must be served.
-    const pool = createPool(poolConfig(db, { maxConns: 1, acquireTimeout: 20_000, connectTimeout: 1_000 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 1, acquireTimeout: 20_000, connectTimeout: 1_000 }));
     pools.push(pool);
     const held = await pool.acquire();
     const waiter = pool.acquire();
@@ -68,7 +56,7 @@ describe('pool acquisition deadline and cancellation', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
     try {
-      const pool = createPool(poolConfig(db, { host: '127.0.0.1', port, connectTimeout: 300, acquireTimeout: 30_000 }));
+      const pool = createPool(poolConfig(suite.db, { host: '127.0.0.1', port, connectTimeout: 300, acquireTimeout: 30_000 }));
       pools.push(pool);
       const error = await failureOf(pool.acquire());
       expect(error).to.not.be.instanceOf(AcquireTimeoutError);
@@ -81,7 +69,7 @@ describe('pool acquisition deadline and cancellation', () => {
   });
 
   it('rejects an aborted wait with the signal reason and serves the next waiter', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 1, acquireTimeout: 10_000 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 1, acquireTimeout: 10_000 }));
     pools.push(pool);
     const held = await pool.acquire();
     const controller = new AbortController();
@@ -99,7 +87,7 @@ describe('pool acquisition deadline and cancellation', () => {
   });
 
   it('rejects at once when the signal is already aborted', async () => {
-    const pool = createPool(poolConfig(db));
+    const pool = createPool(poolConfig(suite.db));
     pools.push(pool);
     const reason = new Error('already gone');
     expect(await failureOf(pool.acquire({ signal: AbortSignal.abort(reason) }))).to.equal(reason);
@@ -107,7 +95,7 @@ describe('pool acquisition deadline and cancellation', () => {
   });
 
   it('returns a connection that arrives after its acquisition was canceled to the pool', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 2 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 2 }));
     pools.push(pool);
     const controller = new AbortController();
     const acquisition = pool.acquire({ signal: controller.signal }); // starts opening a connection
@@ -123,7 +111,7 @@ describe('pool acquisition deadline and cancellation', () => {
   });
 
   it('counts an acquisition that fails to connect and frees its slot', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 1, database: 'no_such_database_for_acquire' }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 1, database: 'no_such_database_for_acquire' }));
     pools.push(pool);
     expect(await failureOf(pool.acquire())).to.have.property('code', '3D000');
     expect(await failureOf(pool.acquire())).to.have.property('code', '3D000'); // the slot was freed

@@ -1,26 +1,12 @@
 import { expect } from 'chai';
 import { createPool } from '../../../src/pool/create-pool.js';
-import type { InstrumentedPool, PooledConnection } from '../../../src/pool/instrumented-pool.js';
+import type { PooledConnection } from '../../../src/pool/instrumented-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
-import { Admin, CapturingLogger, waitFor } from './pool-test-kit.js';
+import { CapturingLogger, poolSuite, waitFor } from './pool-test-kit.js';
 
 describe('pool and broken connections', () => {
-  let db: TestDatabase;
-  let admin: Admin;
-  const pools: InstrumentedPool[] = [];
-
-  before(async () => {
-    db = await createTestDatabase('pool broken');
-    admin = await Admin.connect(db);
-  });
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
-  });
-  after(async () => {
-    await admin.end();
-    await db.drop();
-  });
+  const suite = poolSuite('pool broken', { admin: true });
+  const pools = suite.pools;
 
   it('survives pg_terminate_backend of an idle connection: no uncaught exception, counted, replaced', async () => {
     const uncaught: unknown[] = [];
@@ -29,13 +15,13 @@ describe('pool and broken connections', () => {
     try {
       const logger = new CapturingLogger();
       const idleErrors: (number | undefined)[] = [];
-      const config = poolConfig(db, { maxConns: 2 });
+      const config = poolConfig(suite.db, { maxConns: 2 });
       const pool = createPool(config, { logger, observer: { onIdleError: (event) => void idleErrors.push(event.connectionId) } });
       pools.push(pool);
       const connection = await pool.acquire();
       const { id, processId } = connection;
       connection.release();
-      expect(await admin.terminate(processId as number)).to.equal(true);
+      expect(await suite.admin.terminate(processId as number)).to.equal(true);
       await waitFor('the idle error to be counted', () => pool.stats().idleErrorCount === 1);
       await waitFor('the removal to be counted', () => pool.stats().destroyedCount.error === 1);
       expect(idleErrors).to.deep.equal([id]);
@@ -53,7 +39,7 @@ describe('pool and broken connections', () => {
   });
 
   it('destroys a healthy connection released with a fatal error (57P01, 08006) and keeps one released with 23505', async () => {
-    const config = poolConfig(db, { maxConns: 1 });
+    const config = poolConfig(suite.db, { maxConns: 1 });
     const pool = createPool(config);
     pools.push(pool);
     // The connection is healthy every time: only release(error) can decide to destroy it.
@@ -83,7 +69,7 @@ describe('pool and broken connections', () => {
     const survivor = current.processId as number;
     current.release();
     await waitFor('only the last session left on the server', async () => {
-      const pids = await admin.sessions(config.applicationName);
+      const pids = await suite.admin.sessions(config.applicationName);
       return pids.length === 1 && pids[0] === survivor;
     });
     expect(pool.stats()).to.include({ idleErrorCount: 0, createdCount: 3 });
@@ -96,14 +82,14 @@ describe('pool and broken connections', () => {
     process.on('uncaughtException', onUncaught);
     try {
       const logger = new CapturingLogger();
-      const pool = createPool(poolConfig(db, { maxConns: 2 }), { logger });
+      const pool = createPool(poolConfig(suite.db, { maxConns: 2 }), { logger });
       pools.push(pool);
       const connection = await pool.acquire();
       expect(connection.broken).to.equal(false);
       const pid = connection.processId;
       // No query in flight: the client itself emits the errors (57P01, then "Connection terminated
       // unexpectedly"), and only the pool's permanent listener is there to take them.
-      await admin.terminate(pid as number);
+      await suite.admin.terminate(pid as number);
       await waitFor('the client to be marked broken', () => connection.broken);
       await waitFor('the connection to end', async () => {
         try {
@@ -131,7 +117,7 @@ describe('pool and broken connections', () => {
   });
 
   it('keeps a connection released with an ordinary SQL error', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 2 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 2 }));
     pools.push(pool);
     const connection = await pool.acquire();
     let failure: unknown;
@@ -154,7 +140,7 @@ describe('pool and broken connections', () => {
 
   it('destroys a connection released inside a transaction, so no one inherits it', async () => {
     const logger = new CapturingLogger();
-    const pool = createPool(poolConfig(db, { maxConns: 2 }), { logger });
+    const pool = createPool(poolConfig(suite.db, { maxConns: 2 }), { logger });
     pools.push(pool);
     const connection = await pool.acquire();
     await connection.client.query('begin');
@@ -171,7 +157,7 @@ describe('pool and broken connections', () => {
   });
 
   it('ignores a second release of the same connection', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 1 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 1 }));
     pools.push(pool);
     const connection = await pool.acquire();
     connection.release();

@@ -3,8 +3,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { PoolClosedError } from '../../../src/errors/pool-closed-error.js';
 import { createPool } from '../../../src/pool/create-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
-import { Admin, CapturingLogger, waitFor } from './pool-test-kit.js';
+import { CapturingLogger, poolSuite, waitFor } from './pool-test-kit.js';
 
 async function failureOf(work: Promise<unknown>): Promise<unknown> {
   try {
@@ -16,20 +15,10 @@ async function failureOf(work: Promise<unknown>): Promise<unknown> {
 }
 
 describe('pool close', () => {
-  let db: TestDatabase;
-  let admin: Admin;
-
-  before(async () => {
-    db = await createTestDatabase('pool close');
-    admin = await Admin.connect(db);
-  });
-  after(async () => {
-    await admin.end();
-    await db.drop();
-  });
+  const suite = poolSuite('pool close', { admin: true });
 
   it('lets a query in flight finish, then closes; later acquisitions fail with PoolClosedError', async () => {
-    const config = poolConfig(db, { minConns: 2, maxConns: 3 });
+    const config = poolConfig(suite.db, { minConns: 2, maxConns: 3 });
     const pool = createPool(config);
     await pool.warmUp();
     const inFlight = pool.query<{ done: number }>('select pg_sleep(0.3), 1 as done');
@@ -44,14 +33,14 @@ describe('pool close', () => {
     await closing;
     expect(await failureOf(pool.acquire())).to.be.instanceOf(PoolClosedError);
     expect(await failureOf(pool.query('select 1'))).to.be.instanceOf(PoolClosedError);
-    await waitFor('the sessions to end on the server', async () => (await admin.sessions(config.applicationName)).length === 0);
+    await waitFor('the sessions to end on the server', async () => (await suite.admin.sessions(config.applicationName)).length === 0);
     const stats = pool.stats();
     expect(stats).to.include({ total: 0, idle: 0, active: 0, waiting: 0 });
     expect(stats.destroyedCount).to.deep.equal({ idle: 0, lifetime: 0, error: 0, shutdown: 2 });
   });
 
   it('rejects waiting acquisitions with PoolClosedError', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 1 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 1 }));
     const held = await pool.acquire();
     const waiting = pool.acquire();
     await waitFor('a waiter', () => pool.stats().waiting === 1);
@@ -64,12 +53,12 @@ describe('pool close', () => {
 
   it('closes a connection never released once the timeout passes', async () => {
     const logger = new CapturingLogger();
-    const config = poolConfig(db, { maxConns: 2 });
+    const config = poolConfig(suite.db, { maxConns: 2 });
     const pool = createPool(config, { logger });
     const forgotten = await pool.acquire();
     const pid = forgotten.processId;
     await pool.close({ timeoutMs: 200 });
-    await waitFor('the session to end on the server', async () => (await admin.sessions(config.applicationName)).length === 0);
+    await waitFor('the session to end on the server', async () => (await suite.admin.sessions(config.applicationName)).length === 0);
     expect(pool.stats()).to.include({ total: 0, active: 0 });
     expect(pool.stats().destroyedCount.shutdown).to.equal(1);
     expect(logger.find('warn', 'not released before the close timeout')).to.have.length(1);
@@ -86,15 +75,15 @@ describe('pool close', () => {
 
   it('terminates on the server the statement of a connection still borrowed at the timeout', async () => {
     const logger = new CapturingLogger();
-    const config = poolConfig(db, { maxConns: 2 });
+    const config = poolConfig(suite.db, { maxConns: 2 });
     const pool = createPool(config, { logger });
     const sleeping = failureOf(pool.query('select pg_sleep(30) as slept'));
     const isSleeping = (query: string): boolean => query.includes('pg_sleep(30)');
-    await waitFor('the statement to run on the server', async () => (await admin.queries(config.applicationName)).some(isSleeping));
+    await waitFor('the statement to run on the server', async () => (await suite.admin.queries(config.applicationName)).some(isSleeping));
     await pool.close({ timeoutMs: 100 });
     // Ending the socket alone would leave the statement running on the server for 30 s.
-    await waitFor('the statement to stop on the server', async () => !(await admin.queries(config.applicationName)).some(isSleeping));
-    await waitFor('the session to end on the server', async () => (await admin.sessions(config.applicationName)).length === 0);
+    await waitFor('the statement to stop on the server', async () => !(await suite.admin.queries(config.applicationName)).some(isSleeping));
+    await waitFor('the session to end on the server', async () => (await suite.admin.sessions(config.applicationName)).length === 0);
     expect(await sleeping).to.be.instanceOf(Error);
     expect(logger.find('warn', 'not released before the close timeout')).to.have.length(1);
     expect(logger.find('warn', 'could not terminate')).to.deep.equal([]);
@@ -103,7 +92,7 @@ describe('pool close', () => {
     await waitFor('the close to be counted', () => pool.stats().destroyedCount.shutdown === 1);
     expect(pool.stats()).to.include({ total: 0, active: 0, idleErrorCount: 0 });
     // The control connection was outside the pool, and is closed too.
-    await waitFor('no control session left', async () => (await admin.sessions(`${config.applicationName} (close)`)).length === 0);
+    await waitFor('no control session left', async () => (await suite.admin.sessions(`${config.applicationName} (close)`)).length === 0);
     expect(pool.stats().createdCount).to.equal(1);
   });
 
@@ -118,7 +107,7 @@ describe('pool close', () => {
     const { port } = silent.address() as AddressInfo;
     try {
       const logger = new CapturingLogger();
-      const pool = createPool(poolConfig(db, { host: '127.0.0.1', port, connectTimeout: 0, acquireTimeout: 60_000 }), { logger });
+      const pool = createPool(poolConfig(suite.db, { host: '127.0.0.1', port, connectTimeout: 0, acquireTimeout: 60_000 }), { logger });
       const acquiring = failureOf(pool.acquire());
       await waitFor('the connect to reach the server', () => sockets.size === 1);
       await pool.close({ timeoutMs: 10 });
@@ -131,7 +120,7 @@ describe('pool close', () => {
   });
 
   it('closes an idle pool and rejects warmUp afterwards', async () => {
-    const pool = createPool(poolConfig(db, { minConns: 1 }));
+    const pool = createPool(poolConfig(suite.db, { minConns: 1 }));
     await pool.warmUp();
     await pool.close();
     expect(await failureOf(pool.warmUp())).to.be.instanceOf(PoolClosedError);

@@ -2,32 +2,18 @@ import { expect } from 'chai';
 import { createPool } from '../../../src/pool/create-pool.js';
 import type { InstrumentedPool, PooledConnection } from '../../../src/pool/instrumented-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
-import { Admin, sleep, waitFor } from './pool-test-kit.js';
+import { poolSuite, sleep, waitFor } from './pool-test-kit.js';
 
 describe('pool idle eviction and connection lifetime', () => {
-  let db: TestDatabase;
-  let admin: Admin;
-  const pools: InstrumentedPool[] = [];
-
-  before(async () => {
-    db = await createTestDatabase('pool eviction');
-    admin = await Admin.connect(db);
-  });
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
-  });
-  after(async () => {
-    await admin.end();
-    await db.drop();
-  });
+  const suite = poolSuite('pool eviction', { admin: true });
+  const pools = suite.pools;
 
   async function acquireMany(pool: InstrumentedPool, count: number): Promise<PooledConnection[]> {
     return Promise.all(Array.from({ length: count }, () => pool.acquire()));
   }
 
   it('closes connections idle longer than maxConnIdleTime, down to minConns', async () => {
-    const config = poolConfig(db, { minConns: 1, maxConns: 4, maxConnIdleTime: 200, healthCheckPeriod: 50, maxConnLifetime: 0 });
+    const config = poolConfig(suite.db, { minConns: 1, maxConns: 4, maxConnIdleTime: 200, healthCheckPeriod: 50, maxConnLifetime: 0 });
     const pool = createPool(config);
     pools.push(pool);
     const held = await acquireMany(pool, 4);
@@ -35,7 +21,7 @@ describe('pool idle eviction and connection lifetime', () => {
     for (const connection of held) connection.release();
     await waitFor('idle connections to be evicted down to minConns', () => pool.stats().total === 1);
     await waitFor('the removals to be counted', () => pool.stats().destroyedCount.idle === 3);
-    await waitFor('one session left on the server', async () => (await admin.sessions(config.applicationName)).length === 1);
+    await waitFor('one session left on the server', async () => (await suite.admin.sessions(config.applicationName)).length === 1);
     expect(pool.stats().destroyedCount).to.deep.include({ lifetime: 0, error: 0 });
     // The survivor works.
     expect((await pool.query<{ one: number }>('select 1 as one')).rows).to.deep.equal([{ one: 1 }]);
@@ -46,7 +32,7 @@ describe('pool idle eviction and connection lifetime', () => {
     // below minConns (1), so exactly one of the two is evicted, whatever the machine's pauses.
     // `used` is opened first and released last: only an idle clock that restarts at each release
     // makes it the younger one (measured from the connect, it would be the older one).
-    const config = poolConfig(db, { minConns: 1, maxConns: 2, maxConnIdleTime: 50, healthCheckPeriod: 20, maxConnLifetime: 0 });
+    const config = poolConfig(suite.db, { minConns: 1, maxConns: 2, maxConnIdleTime: 50, healthCheckPeriod: 20, maxConnLifetime: 0 });
     const pool = createPool(config);
     pools.push(pool);
     await pool.warmUp();
@@ -59,8 +45,8 @@ describe('pool idle eviction and connection lifetime', () => {
     await sleep(1); // only makes the two release times differ: any longer pause changes nothing
     used.release();
     await waitFor('one connection to be evicted', () => pool.stats().destroyedCount.idle === 1);
-    await waitFor('one session left on the server', async () => (await admin.sessions(config.applicationName)).length === 1);
-    expect(await admin.sessions(config.applicationName)).to.deep.equal([used.processId]);
+    await waitFor('one session left on the server', async () => (await suite.admin.sessions(config.applicationName)).length === 1);
+    expect(await suite.admin.sessions(config.applicationName)).to.deep.equal([used.processId]);
     const again = await pool.acquire();
     expect(again.id).to.equal(used.id);
     again.release();
@@ -68,7 +54,7 @@ describe('pool idle eviction and connection lifetime', () => {
   });
 
   it('gives each connection a lifetime within [maxConnLifetime - jitter, maxConnLifetime]', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 8, maxConnLifetime: 60_000, maxConnLifetimeJitter: 20_000 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 8, maxConnLifetime: 60_000, maxConnLifetimeJitter: 20_000 }));
     pools.push(pool);
     const held = await acquireMany(pool, 8);
     const lifetimes = held.map((connection) => connection.lifetimeMs);
@@ -78,13 +64,13 @@ describe('pool idle eviction and connection lifetime', () => {
   });
 
   it('replaces an idle connection past its lifetime: the backend pid changes', async () => {
-    const config = poolConfig(db, { minConns: 1, maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 100, healthCheckPeriod: 50 });
+    const config = poolConfig(suite.db, { minConns: 1, maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 100, healthCheckPeriod: 50 });
     const pool = createPool(config);
     pools.push(pool);
     await pool.warmUp();
-    const [firstPid] = await admin.sessions(config.applicationName);
+    const [firstPid] = await suite.admin.sessions(config.applicationName);
     await waitFor('the first session to be recycled', async () => {
-      const pids = await admin.sessions(config.applicationName);
+      const pids = await suite.admin.sessions(config.applicationName);
       return pids.length === 1 && pids[0] !== firstPid;
     });
     await waitFor('the recycling to be counted', () => pool.stats().destroyedCount.lifetime >= 1);
@@ -95,7 +81,7 @@ describe('pool idle eviction and connection lifetime', () => {
 
   it('closes a borrowed connection past its lifetime when it is released, not while in use', async () => {
     // Housekeeping is far away: only the release path acts.
-    const config = poolConfig(db, { maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 0, healthCheckPeriod: 3_600_000 });
+    const config = poolConfig(suite.db, { maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 0, healthCheckPeriod: 3_600_000 });
     const pool = createPool(config);
     pools.push(pool);
     const connection = await pool.acquire();
@@ -108,11 +94,11 @@ describe('pool idle eviction and connection lifetime', () => {
     const next = await pool.acquire();
     expect(next.processId).to.not.equal(pid);
     next.release();
-    await waitFor('one session left on the server', async () => (await admin.sessions(config.applicationName)).length === 1);
+    await waitFor('one session left on the server', async () => (await suite.admin.sessions(config.applicationName)).length === 1);
   });
 
   it('does not hand out an idle connection past its lifetime even before housekeeping runs', async () => {
-    const config = poolConfig(db, { maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 0, healthCheckPeriod: 3_600_000 });
+    const config = poolConfig(suite.db, { maxConns: 2, maxConnLifetime: 300, maxConnLifetimeJitter: 0, healthCheckPeriod: 3_600_000 });
     const pool = createPool(config);
     pools.push(pool);
     const connection = await pool.acquire();

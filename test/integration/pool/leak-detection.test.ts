@@ -2,29 +2,17 @@ import { expect } from 'chai';
 import { Kysely, sql } from 'kysely';
 import { createDialect } from '../../../src/dialect/create-dialect.js';
 import { createPool } from '../../../src/pool/create-pool.js';
-import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
-import { CapturingLogger, sleep, waitFor } from './pool-test-kit.js';
+import { CapturingLogger, poolSuite, sleep, waitFor } from './pool-test-kit.js';
 
 describe('pool leak detection', () => {
-  let db: TestDatabase;
-  const pools: InstrumentedPool[] = [];
-
-  before(async () => {
-    db = await createTestDatabase('pool leaks');
-  });
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
-  });
-  after(async () => {
-    await db.drop();
-  });
+  const suite = poolSuite('pool leaks');
+  const pools = suite.pools;
 
   it('warns once about a connection held past the threshold, and when it comes back; the first leak turns on stack recording', async () => {
     const logger = new CapturingLogger();
     const leaks: { connectionId: number; heldSeconds: number; stack: string | undefined; stackRecorded: boolean }[] = [];
-    const pool = createPool(poolConfig(db, { leakDetectionThreshold: 100 }), {
+    const pool = createPool(poolConfig(suite.db, { leakDetectionThreshold: 100 }), {
       logger,
       observer: { onLeak: (event) => void leaks.push(event) },
     });
@@ -61,7 +49,7 @@ describe('pool leak detection', () => {
   it("records stacks deep enough to reach the caller through Kysely, even with Node's default Error.stackTraceLimit", async () => {
     const logger = new CapturingLogger();
     const leaks: { stack: string | undefined }[] = [];
-    const pool = createPool(poolConfig(db, { leakDetectionThreshold: 100 }), {
+    const pool = createPool(poolConfig(suite.db, { leakDetectionThreshold: 100 }), {
       logger,
       observer: { onLeak: (event) => void leaks.push(event) },
     });
@@ -87,7 +75,7 @@ describe('pool leak detection', () => {
 
   it('reports nothing more about a leaked connection that close() takes back', async () => {
     const logger = new CapturingLogger();
-    const pool = createPool(poolConfig(db, { leakDetectionThreshold: 100 }), { logger });
+    const pool = createPool(poolConfig(suite.db, { leakDetectionThreshold: 100 }), { logger });
     const connection = await pool.acquire();
     await waitFor('a leak warning', () => logger.find('warn', 'leak detection threshold').length > 0);
     await pool.close({ timeoutMs: 50 });
@@ -99,8 +87,8 @@ describe('pool leak detection', () => {
 
   it('stays silent for connections released in time, and when detection is off', async () => {
     const logger = new CapturingLogger();
-    const on = createPool(poolConfig(db, { leakDetectionThreshold: 5_000 }), { logger });
-    const off = createPool(poolConfig(db, { leakDetectionThreshold: 0 }), { logger });
+    const on = createPool(poolConfig(suite.db, { leakDetectionThreshold: 5_000 }), { logger });
+    const off = createPool(poolConfig(suite.db, { leakDetectionThreshold: 0 }), { logger });
     pools.push(on, off);
     const quick = await on.acquire();
     quick.release();

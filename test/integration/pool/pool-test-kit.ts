@@ -1,7 +1,8 @@
 /** Helpers shared by the pool's integration tests (not a test file itself). */
 import pg from 'pg';
 import type { Logger } from '../../../src/observability/logger.js';
-import type { TestDatabase } from '../../support/test-database.js';
+import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
+import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
@@ -94,4 +95,46 @@ export class Admin {
   async end(): Promise<void> {
     await this.#client.end();
   }
+}
+
+/** What {@link poolSuite} gives a suite: its database, its admin connection, and pools to close. */
+export interface PoolSuite {
+  /** The suite's own database (set in the suite's `before`). */
+  readonly db: TestDatabase;
+  /** A plain connection to that database for inspecting the server (only with `{ admin: true }`). */
+  readonly admin: Admin;
+  /** Pools pushed here are closed after each test. */
+  readonly pools: InstrumentedPool[];
+}
+
+/**
+ * Registers a pool suite's hooks: an isolated database (dropped after the suite), optionally an
+ * admin connection, and closing every pool in `pools` after each test.
+ */
+export function poolSuite(label: string, options: { readonly admin?: boolean } = {}): PoolSuite {
+  let db: TestDatabase | undefined;
+  let admin: Admin | undefined;
+  const pools: InstrumentedPool[] = [];
+  before(async () => {
+    db = await createTestDatabase(label);
+    if (options.admin) admin = await Admin.connect(db);
+  });
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
+  });
+  after(async () => {
+    await admin?.end();
+    await db?.drop();
+  });
+  return {
+    get db(): TestDatabase {
+      if (!db) throw new Error('the suite database is created in before()');
+      return db;
+    },
+    get admin(): Admin {
+      if (!admin) throw new Error('poolSuite(label, { admin: true }) opens the admin connection in before()');
+      return admin;
+    },
+    pools,
+  };
 }

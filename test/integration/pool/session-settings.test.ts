@@ -1,25 +1,14 @@
 import { expect } from 'chai';
 import { createPool } from '../../../src/pool/create-pool.js';
-import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
+import { poolSuite } from './pool-test-kit.js';
 
 describe('pool session settings', () => {
-  let db: TestDatabase;
-  const pools: InstrumentedPool[] = [];
-
-  before(async () => {
-    db = await createTestDatabase('pool session');
-  });
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
-  });
-  after(async () => {
-    await db.drop();
-  });
+  const suite = poolSuite('pool session');
+  const pools = suite.pools;
 
   it('applies application_name, statement_timeout and idle_in_transaction_session_timeout to every session', async () => {
-    const config = poolConfig(db, { applicationName: 'pool-session-test', statementTimeout: 1500, idleInTransactionSessionTimeout: 45_000 });
+    const config = poolConfig(suite.db, { applicationName: 'pool-session-test', statementTimeout: 1500, idleInTransactionSessionTimeout: 45_000 });
     const pool = createPool(config);
     pools.push(pool);
     const { rows } = await pool.query<{ app: string; statement: string; idle: string }>(
@@ -31,7 +20,7 @@ describe('pool session settings', () => {
   });
 
   it('cancels a statement over statement_timeout (57014) and keeps the connection', async () => {
-    const pool = createPool(poolConfig(db, { statementTimeout: 100, maxConns: 1 }));
+    const pool = createPool(poolConfig(suite.db, { statementTimeout: 100, maxConns: 1 }));
     pools.push(pool);
     const connection = await pool.acquire();
     let failure: unknown;
@@ -47,7 +36,7 @@ describe('pool session settings', () => {
   });
 
   it('leaves the server default in place for a statement timeout of 0', async () => {
-    const pool = createPool(poolConfig(db, { statementTimeout: 0 }));
+    const pool = createPool(poolConfig(suite.db, { statementTimeout: 0 }));
     pools.push(pool);
     const { rows } = await pool.query<{ statement: string }>("select current_setting('statement_timeout') as statement");
     expect(rows[0]?.statement).to.equal('0');
@@ -55,7 +44,7 @@ describe('pool session settings', () => {
 
   it('runs the onConnect hook once per new connection, before first use', async () => {
     const seen: number[] = [];
-    const pool = createPool(poolConfig(db, { maxConns: 2 }), {
+    const pool = createPool(poolConfig(suite.db, { maxConns: 2 }), {
       onConnect: async (client) => {
         await client.query("select set_config('search_path', 'pg_catalog', false)");
         seen.push(1);
@@ -70,12 +59,12 @@ describe('pool session settings', () => {
   });
 
   it('never puts the password in connectionOptions enumerable properties or in JSON', async () => {
-    const pool = createPool(poolConfig(db));
+    const pool = createPool(poolConfig(suite.db));
     pools.push(pool);
     const options = pool.connectionOptions;
     expect(Object.keys(options)).to.not.include('password');
-    expect(options.password).to.equal(db.password === '' ? undefined : db.password);
-    if (db.password) expect(JSON.stringify(options)).to.not.include(db.password);
-    expect(options).to.include({ host: db.host, port: db.port, database: db.database, keepAlive: true });
+    expect(options.password).to.equal(suite.db.password === '' ? undefined : suite.db.password);
+    if (suite.db.password) expect(JSON.stringify(options)).to.not.include(suite.db.password);
+    expect(options).to.include({ host: suite.db.host, port: suite.db.port, database: suite.db.database, keepAlive: true });
   });
 });

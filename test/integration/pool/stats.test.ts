@@ -1,26 +1,15 @@
 import { expect } from 'chai';
 import { createPool } from '../../../src/pool/create-pool.js';
-import type { InstrumentedPool, PooledConnection, PoolObserver } from '../../../src/pool/instrumented-pool.js';
+import type { PooledConnection, PoolObserver } from '../../../src/pool/instrumented-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
-import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
-import { waitFor } from './pool-test-kit.js';
+import { poolSuite, waitFor } from './pool-test-kit.js';
 
 describe('pool stats and observer', () => {
-  let db: TestDatabase;
-  const pools: InstrumentedPool[] = [];
-
-  before(async () => {
-    db = await createTestDatabase('pool stats');
-  });
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((pool) => pool.close({ timeoutMs: 1000 })));
-  });
-  after(async () => {
-    await db.drop();
-  });
+  const suite = poolSuite('pool stats');
+  const pools = suite.pools;
 
   it('counts acquisitions, new connections and reuse after known work', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 3 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 3 }));
     pools.push(pool);
     const first = await pool.acquire();
     const second = await pool.acquire();
@@ -37,7 +26,7 @@ describe('pool stats and observer', () => {
   });
 
   it('gives connections monotonic ids, keeps an id across acquisitions, and reports the backend pid', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 3 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 3 }));
     pools.push(pool);
     const a = await pool.acquire();
     const b = await pool.acquire();
@@ -53,7 +42,7 @@ describe('pool stats and observer', () => {
   });
 
   it('counts waited acquisitions and shows waiters when over capacity', async () => {
-    const pool = createPool(poolConfig(db, { maxConns: 2 }));
+    const pool = createPool(poolConfig(suite.db, { maxConns: 2 }));
     pools.push(pool);
     const held = [await pool.acquire(), await pool.acquire()];
     const waiters = [pool.acquire(), pool.acquire()];
@@ -79,7 +68,7 @@ describe('pool stats and observer', () => {
       onConnect: throwing('connect'),
       onDestroy: throwing('destroy'),
     };
-    const pool = createPool(poolConfig(db, { maxConns: 1, acquireTimeout: 100 }), { observer });
+    const pool = createPool(poolConfig(suite.db, { maxConns: 1, acquireTimeout: 100 }), { observer });
     pools.push(pool);
     const connection = await pool.acquire();
     await pool.acquire().catch(() => undefined); // times out
