@@ -7,17 +7,21 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 /** A short, human description of why a file cannot be used. */
-export function describeFileError(path: string, error: unknown): string {
+/** Why reading a file failed, in words (no path). */
+export function fileErrorReason(error: unknown): string {
   const code = errorCode(error);
-  const reason =
-    code === 'ENOENT'
-      ? 'does not exist'
-      : code === 'EACCES' || code === 'EPERM'
-        ? 'cannot be read (permission denied)'
-        : code === 'EISDIR'
-          ? 'is a directory, not a file'
-          : `cannot be read (${code ?? (error instanceof Error ? error.message : 'unknown error')})`;
-  return `file ${quotePath(path)} ${reason}`;
+  return code === 'ENOENT'
+    ? 'does not exist'
+    : code === 'EACCES' || code === 'EPERM'
+      ? 'cannot be read (permission denied)'
+      : code === 'EISDIR'
+        ? 'is a directory, not a file'
+        : `cannot be read (${code ?? (error instanceof Error ? error.message : 'unknown error')})`;
+}
+
+/** `file "<path>" <why reading it failed>`. */
+export function describeFileError(path: string, error: unknown): string {
+  return `file ${quotePath(path)} ${fileErrorReason(error)}`;
 }
 
 /** Why the file at `path` cannot be read, or `undefined` when it is a readable plain file. */

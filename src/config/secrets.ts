@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ConfigProblem } from '../errors/config-error.js';
 import type { ConfigSources, FieldSources } from './config-sources.js';
 import { PASSWORD_SOURCES } from './field-sources.js';
-import { describeFileError } from './file-access.js';
+import { describeFileError, fileErrorReason } from './file-access.js';
 import { quotePath } from './quote.js';
 
 /** The password chosen from the explicit option, the URL and the environment (`~/.pgpass` comes later). */
@@ -46,12 +46,27 @@ export function choosePassword(sources: ConfigSources, problems: ConfigProblem[]
   return { decided: false, password: undefined };
 }
 
+/**
+ * How a secret file's path may be shown in a problem. A value with no path separator is more
+ * likely a password typed into `*_FILE` by mistake than a file name: it is never echoed.
+ */
+function shownSecretPath(path: string): string | undefined {
+  return /[/\\]/.test(path) ? path : undefined;
+}
+
 function readSecretFile(field: string, path: string, problems: ConfigProblem[]): string | undefined {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    problems.push({ field, message: describeFileError(path, error) });
+    const shown = shownSecretPath(path);
+    problems.push({
+      field,
+      message:
+        shown === undefined
+          ? `the named file ${fileErrorReason(error)} (the value is not shown: it has no "/" and may be a password put here by mistake)`
+          : describeFileError(shown, error),
+    });
     return undefined;
   }
   const secret = text.replace(/[\r\n]+$/, '');

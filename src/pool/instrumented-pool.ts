@@ -167,7 +167,8 @@ export interface InstrumentedPool {
   /** The configuration the pool was built from. */
   readonly config: PostgresConfig;
   /**
-   * The connection options of the pool's first connection attempts (password non-enumerable).
+   * The connection options of the pool's first connection attempts. The password is a
+   * non-enumerable function (pg accepts one), never a plain string property.
    * A fresh, mutable copy on every read, safe to give to `new pg.Client()`. With `sslmode`
    * `prefer`/`allow` the first attempt may be refused: prefer {@link InstrumentedPool.openClient},
    * which retries with the fallback TLS choice.

@@ -28,10 +28,29 @@ export function copySslSetting(ssl: SslSetting): SslSetting {
 }
 
 /**
+ * Settings node-postgres would otherwise take from `process.env` (it reads `PG*` variables for any
+ * option it is not given a truthy value for), pinned so that the loaded configuration alone decides:
+ * `PGOPTIONS` must not add server settings we warned were ignored, `PGCLIENTENCODING` must not change
+ * how replies are decoded, `PGSSLNEGOTIATION=direct` must not break `sslmode` allow/prefer, and
+ * `PGREPLICATION` must not open a replication session. `-c client_encoding=UTF8` repeats what pg
+ * already sends in the startup packet; it is there only because pg ignores an empty `options`.
+ */
+const PINNED_SETTINGS = Object.freeze({
+  options: '-c client_encoding=UTF8',
+  client_encoding: 'utf8',
+  sslnegotiation: 'postgres',
+  replication: 'false',
+} as const);
+
+/**
  * The connection settings every client of the pool opens its session with. Session settings go
  * in the startup packet (no extra round trip): `application_name`, `statement_timeout` and
  * `idle_in_transaction_session_timeout` (a value of 0 leaves the server's setting in place).
- * The password, when there is one, is a non-enumerable property.
+ *
+ * The password is a non-enumerable function returning the configured password, or `undefined`
+ * when the configuration has none: node-postgres then never falls back to `process.env.PGPASSWORD`
+ * or `~/.pgpass` behind the configuration's back, and the secret is not a plain property that
+ * `util.inspect(…, { showHidden: true })` would print.
  */
 export function toClientConfig(config: PostgresConfig, ssl: SslSetting): pg.ClientConfig {
   const options: pg.ClientConfig = {
@@ -43,19 +62,19 @@ export function toClientConfig(config: PostgresConfig, ssl: SslSetting): pg.Clie
     application_name: config.applicationName,
     keepAlive: true,
     connectionTimeoutMillis: config.connectTimeoutMs,
-  };
+    ...PINNED_SETTINGS,
+  } as pg.ClientConfig;
   if (config.statementTimeoutMs > 0) options.statement_timeout = config.statementTimeoutMs;
   if (config.idleInTransactionSessionTimeoutMs > 0) {
     options.idle_in_transaction_session_timeout = config.idleInTransactionSessionTimeoutMs;
   }
-  if (config.password !== undefined) {
-    Object.defineProperty(options, 'password', {
-      value: config.password,
-      enumerable: false,
-      writable: true,
-      configurable: true,
-    });
-  }
+  const password = config.password;
+  Object.defineProperty(options, 'password', {
+    value: (): string | undefined => password,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
   return options;
 }
 

@@ -82,6 +82,25 @@ export class TlsFallback {
         if (setting.choice !== undefined) built.set(this, setting.choice);
         onCreate(this);
       }
+
+      // pg leaves the socket of a client that failed to connect open when the failure is its own
+      // (e.g. the server asks for a password and none is configured), and pg.Pool drops the client
+      // without ending it: the server then holds a half-authenticated backend until its
+      // authentication_timeout (1 min), which also blocks DROP DATABASE. End such a client here.
+      override connect(): Promise<pg.Client>;
+      override connect(callback: (err: Error) => void): void;
+      override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
+        if (callback === undefined) {
+          return super.connect().catch(async (error: unknown) => {
+            await this.end().catch(() => undefined);
+            throw error;
+          });
+        }
+        super.connect((error: Error) => {
+          if (error) this.end().catch(() => undefined);
+          callback(error);
+        });
+      }
     };
   }
 

@@ -1,3 +1,4 @@
+import { format, inspect } from 'node:util';
 import { expect } from 'chai';
 import { createPool } from '../../../src/pool/create-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
@@ -58,13 +59,65 @@ describe('pool session settings', () => {
     expect(seen).to.have.length(1);
   });
 
-  it('never puts the password in connectionOptions enumerable properties or in JSON', async () => {
+  it('never puts the password in connectionOptions as a property that inspect, %o or JSON could print', async () => {
     const pool = createPool(poolConfig(suite.db));
     pools.push(pool);
     const options = pool.connectionOptions;
     expect(Object.keys(options)).to.not.include('password');
-    expect(options.password).to.equal(suite.db.password === '' ? undefined : suite.db.password);
-    if (suite.db.password) expect(JSON.stringify(options)).to.not.include(suite.db.password);
+    expect(options.password).to.be.a('function');
+    expect((options.password as () => string | undefined)()).to.equal(suite.db.password || undefined);
+    if (suite.db.password) {
+      for (const shown of [JSON.stringify(options), inspect(options, { showHidden: true, depth: 5 }), format('%o', options)]) {
+        expect(shown).to.not.include(suite.db.password);
+      }
+    }
     expect(options).to.include({ host: suite.db.host, port: suite.db.port, database: suite.db.database, keepAlive: true });
+  });
+
+  it('is decided by the configuration alone: PGPASSWORD, PGOPTIONS, PGCLIENTENCODING, PGSSLNEGOTIATION and PGREPLICATION in process.env change nothing', async () => {
+    const names = ['PGPASSWORD', 'PGOPTIONS', 'PGCLIENTENCODING', 'PGSSLNEGOTIATION', 'PGREPLICATION'] as const;
+    const saved = names.map((name) => [name, process.env[name]] as const);
+    Object.assign(process.env, {
+      PGPASSWORD: suite.db.password ?? 'not-used',
+      PGOPTIONS: '-c search_path=env_should_not_win -c statement_timeout=1234',
+      PGCLIENTENCODING: 'LATIN1',
+      PGSSLNEGOTIATION: 'direct',
+      PGREPLICATION: 'database',
+    });
+    try {
+      // prefer: pg would refuse sslnegotiation=direct with a plaintext fallback; it must not apply.
+      const pool = createPool(poolConfig(suite.db, { sslMode: 'prefer' }));
+      pools.push(pool);
+      const { rows } = await pool.query<{ path: string; timeout: string; encoding: string; text: string }>(
+        "select current_setting('search_path') as path, current_setting('statement_timeout') as timeout, " +
+          "current_setting('client_encoding') as encoding, 'Grüße ✓' as text",
+      );
+      expect(rows[0]?.path).to.not.include('env_should_not_win');
+      expect(rows[0]?.timeout).to.not.equal('1234ms');
+      expect(rows[0]?.encoding).to.equal('UTF8');
+      expect(rows[0]?.text).to.equal('Grüße ✓');
+
+      // No password configured: the PGPASSWORD of the process must not be used behind its back.
+      const withoutPassword = createPool(poolConfig(suite.db, { password: '' }));
+      pools.push(withoutPassword);
+      let failure: unknown;
+      try {
+        await withoutPassword.query('select 1');
+      } catch (error) {
+        failure = error;
+      }
+      if (suite.db.password) {
+        // The server asks for a password (scram-sha-256): connecting without one must fail.
+        expect(failure, 'connected with the process PGPASSWORD').to.be.instanceOf(Error);
+      } else {
+        // A trust-auth server (CI's PostgreSQL 15) never asks: connecting works either way.
+        expect(failure).to.equal(undefined);
+      }
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 });

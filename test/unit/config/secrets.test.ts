@@ -168,4 +168,26 @@ describe('loadConfig: secrets', () => {
       expect(none).to.deep.equal([]);
     });
   });
+
+  it('never echoes a *_FILE value without a path separator: it may be a password typed there by mistake', () => {
+    for (const variable of ['PGPASSWORD_FILE', 'DB_PASSWORD_FILE']) {
+      let failure: unknown;
+      try {
+        loadConfig({ [variable]: 'Sekr1t-Pw-XYZ' });
+      } catch (error) {
+        failure = error;
+      }
+      expect(failure).to.be.instanceOf(ConfigError);
+      const problem = (failure as ConfigError).problems.find((p) => p.field === variable);
+      expect(problem?.message).to.include('does not exist');
+      expect(String(failure)).to.not.include('Sekr1t-Pw-XYZ');
+    }
+    let withPath: unknown;
+    try {
+      loadConfig({ PGPASSWORD_FILE: '/run/secrets/missing-db-password' });
+    } catch (error) {
+      withPath = error;
+    }
+    expect(String(withPath)).to.include('/run/secrets/missing-db-password');
+  });
 });
