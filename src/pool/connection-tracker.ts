@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { PostgresConfig } from '../config/postgres-config.js';
 import type { Logger } from '../observability/logger.js';
 import type { ConnectionRecord } from './connection-record.js';
-import { describeError } from './describe-error.js';
+import { describeError } from '../observability/describe-error.js';
 import type { DestroyReason } from './instrumented-pool.js';
 import { connectionLifetimeMs } from './lifetime.js';
 import type { PoolCounters } from './pool-counters.js';

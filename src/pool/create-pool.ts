@@ -33,7 +33,7 @@ import { AcquireDeadline, type DeadlineOutcome } from './acquire-deadline.js';
 import { ConditionWaiter, timerDelay } from './condition-waiter.js';
 import type { ConnectionRecord } from './connection-record.js';
 import { ConnectionTracker } from './connection-tracker.js';
-import { describeError } from './describe-error.js';
+import { describeError } from '../observability/describe-error.js';
 import { isFatalConnectionError } from './fatal-error.js';
 import { Housekeeping, type HousekeepingPool } from './housekeeping.js';
 import type {

@@ -3,7 +3,7 @@ import { PoolClosedError } from '../errors/pool-closed-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { ConnectionRecord } from './connection-record.js';
 import type { ConnectionTracker } from './connection-tracker.js';
-import { describeError } from './describe-error.js';
+import { describeError } from '../observability/describe-error.js';
 
 /** What housekeeping needs from its pool. */
 export interface HousekeepingPool {

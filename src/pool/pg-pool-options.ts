@@ -28,19 +28,30 @@ export function copySslSetting(ssl: SslSetting): SslSetting {
 }
 
 /**
- * Settings node-postgres would otherwise take from `process.env` (it reads `PG*` variables for any
- * option it is not given a truthy value for), pinned so that the loaded configuration alone decides:
- * `PGOPTIONS` must not add server settings we warned were ignored, `PGCLIENTENCODING` must not change
- * how replies are decoded, `PGSSLNEGOTIATION=direct` must not break `sslmode` allow/prefer, and
- * `PGREPLICATION` must not open a replication session. `-c client_encoding=UTF8` repeats what pg
- * already sends in the startup packet; it is there only because pg ignores an empty `options`.
+ * Client-side settings node-postgres would otherwise take from `process.env` (it reads `PG*`
+ * variables for any option it is not given a truthy value for): `PGCLIENTENCODING` must not change
+ * how replies are decoded, and `PGSSLNEGOTIATION=direct` must not break `sslmode` allow/prefer.
+ * Neither is sent to the server.
  */
 const PINNED_SETTINGS = Object.freeze({
-  options: '-c client_encoding=UTF8',
   client_encoding: 'utf8',
   sslnegotiation: 'postgres',
-  replication: 'false',
 } as const);
+
+/**
+ * Removes what node-postgres took from `process.env` for the startup packet although the
+ * configuration did not ask for it: `PGOPTIONS` (server settings we warn are ignored) and
+ * `PGREPLICATION` (a replication session). They cannot be pinned through options without sending a
+ * startup parameter that PgBouncer refuses, so they are cleared on the client's connection
+ * parameters right after construction. This reaches into pg's `connectionParameters`; the test
+ * `session-settings.test.ts` sets both variables and fails if a pg change brings them back.
+ */
+export function clearEnvironmentStartupParameters(client: pg.Client): void {
+  const parameters = (client as unknown as { connectionParameters?: Record<string, unknown> }).connectionParameters;
+  if (parameters === undefined) return;
+  parameters.options = undefined;
+  parameters.replication = undefined;
+}
 
 /**
  * The connection settings every client of the pool opens its session with. Session settings go

@@ -1,3 +1,4 @@
+import { describeError } from '../observability/describe-error.js';
 import type { Logger } from '../observability/logger.js';
 import type { PoolObserver } from './instrumented-pool.js';
 
@@ -52,7 +53,7 @@ export class ObserverCaller {
         this.#logger.warn('pool observer hook threw; the error is ignored', {
           pool: this.#poolName,
           hook,
-          error: error instanceof Error ? error.message : String(error),
+          error: describeError(error),
         });
       }
     }

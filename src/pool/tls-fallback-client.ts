@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { PostgresConfig } from '../config/postgres-config.js';
 import { fallbackFor, tlsPlan, type TlsPlan } from '../config/tls-options.js';
-import { copySslSetting, type SslSetting } from './pg-pool-options.js';
+import { copySslSetting, type SslSetting, clearEnvironmentStartupParameters } from './pg-pool-options.js';
 
 /** The `pg.Client` class a pool is given through its `Client` option. */
 export type ClientClass = new (config?: pg.ClientConfig) => pg.Client;
@@ -79,6 +79,7 @@ export class TlsFallback {
       constructor(options?: pg.ClientConfig) {
         const setting = settingFor(options);
         super(setting.options);
+        clearEnvironmentStartupParameters(this);
         if (setting.choice !== undefined) built.set(this, setting.choice);
         onCreate(this);
       }
@@ -198,6 +199,7 @@ export class TlsFallback {
 /** Opens `client` with `options`; a client that fails to connect is ended. */
 async function connectStandalone(options: pg.ClientConfig, prepare: (client: pg.Client) => void): Promise<pg.Client> {
   const client = new pg.Client(options);
+  clearEnvironmentStartupParameters(client);
   prepare(client);
   try {
     await client.connect();

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { inspect } from 'node:util';
+import { format, inspect } from 'node:util';
 import { expect } from 'chai';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../../src/embedded/embedded-server.js';
@@ -16,7 +16,7 @@ describe('embedded PostgreSQL', () => {
     server = await startEmbeddedPostgres();
     expect(server.host).to.equal('127.0.0.1');
     expect(server.port).to.be.above(0);
-    for (const shown of [String(server), JSON.stringify(server), inspect(server)]) {
+    for (const shown of [String(server), JSON.stringify(server), inspect(server), inspect(server, { showHidden: true }), format('%o', server)]) {
       expect(shown).to.not.include(server.password);
     }
     const client = new pg.Client({ connectionString: server.connectionString() });
