@@ -1,14 +1,7 @@
 import type { DestroyReason, PoolStats } from './instrumented-pool.js';
 
 /** The state of the pool at one moment; combined with the counters into {@link PoolStats}. */
-export interface PoolGauges {
-  readonly total: number;
-  readonly idle: number;
-  readonly active: number;
-  readonly waiting: number;
-  readonly max: number;
-  readonly min: number;
-}
+export type PoolGauges = Pick<PoolStats, 'total' | 'idle' | 'active' | 'waiting' | 'max' | 'min'>;
 
 /** Why an acquisition failed, as counted. */
 export type AcquireFailure = 'timeout' | 'canceled' | 'error' | 'closed';
