@@ -11,9 +11,15 @@ export * from './database/index.js';
 export {
   AlertHistoryDbError,
   AcquireTimeoutError,
+  CircuitOpenError,
+  ConnectionError,
   PoolClosedError,
+  QueryTimeoutError,
   type AlertHistoryDbErrorOptions,
   type AcquireTimeoutDetails,
+  type CircuitOpenDetails,
+  type ConnectionErrorOptions,
   type ErrorKind,
 } from './errors/index.js';
+export * from './resilience/index.js';
 export { silentLogger, type Logger } from './observability/logger.js';

@@ -4,3 +4,6 @@ export { AcquireTimeoutError, type AcquireTimeoutDetails } from './acquire-timeo
 export { ConfigError, type ConfigProblem } from './config-error.js';
 export { PoolClosedError } from './pool-closed-error.js';
 export type { ErrorKind } from './error-kind.js';
+export { CircuitOpenError, type CircuitOpenDetails } from './circuit-open-error.js';
+export { ConnectionError, type ConnectionErrorOptions } from './connection-error.js';
+export { QueryTimeoutError } from './query-timeout-error.js';
