@@ -6,15 +6,8 @@ import { createPool } from '../../../src/pool/create-pool.js';
 import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { configOf, PERSON_SCHEMA, type PersonDatabase } from './dialect-support.js';
+import { failureOf } from '../../support/failure.js';
 
-async function failureOf(work: () => Promise<unknown>): Promise<Error> {
-  try {
-    await work();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the statement to fail');
-}
 
 describe('dialect: server errors', () => {
   let testDb: TestDatabase;

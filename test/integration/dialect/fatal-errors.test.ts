@@ -9,6 +9,7 @@ import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import type { Logger } from '../../../src/observability/logger.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { adminQuery, backendExists, configOf, eventually } from './dialect-support.js';
+import { failureOf } from '../../support/failure.js';
 
 async function backendPid(db: Kysely<unknown>): Promise<number> {
   const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
@@ -88,6 +89,21 @@ describe('dialect: broken connections are destroyed, not reused', () => {
     await destroyedForError(destroyedBefore + 1);
   });
 
+  /** Rolls back a transaction on `guarded` whose rollback fails with `message`; its connection must be destroyed. */
+  async function expectRollbackFailureDiscards(guarded: Kysely<unknown>, message: string): Promise<void> {
+    const destroyedBefore = pool.stats().destroyedCount.error;
+    let pid = -1;
+    const failure = await failureOf(
+      guarded.transaction().execute(async (trx) => {
+        pid = await backendPid(trx);
+        throw new Error('undo');
+      }),
+    );
+    expect(failure.message).to.equal(message);
+    expect(await backendPid(db)).to.not.equal(pid);
+    await destroyedForError(destroyedBefore + 1);
+  }
+
   it('discards the connection when a rollback fails inside the transaction', async () => {
     const refuseRollback: QueryInterceptor = {
       before: (ctx) => {
@@ -95,20 +111,7 @@ describe('dialect: broken connections are destroyed, not reused', () => {
       },
     };
     const guarded = new Kysely<unknown>({ dialect: createDialect({ pool, interceptors: [refuseRollback] }) });
-    const destroyedBefore = pool.stats().destroyedCount.error;
-    let pid = -1;
-    let failure: unknown;
-    try {
-      await guarded.transaction().execute(async (trx) => {
-        pid = await backendPid(trx);
-        throw new Error('undo');
-      });
-    } catch (error) {
-      failure = error;
-    }
-    expect((failure as Error).message).to.equal('rollback refused by a test interceptor');
-    expect(await backendPid(db)).to.not.equal(pid);
-    await destroyedForError(destroyedBefore + 1);
+    await expectRollbackFailureDiscards(guarded, 'rollback refused by a test interceptor');
   });
 
   it('discards the connection when a rollback fails although the session is no longer in a transaction', async () => {
@@ -125,21 +128,8 @@ describe('dialect: broken connections are destroyed, not reused', () => {
       },
     };
     const guarded = new Kysely<unknown>({ dialect: createDialect({ pool, interceptors: [loseRollbackAnswer] }) });
-    const destroyedBefore = pool.stats().destroyedCount.error;
-    let pid = -1;
-    let failure: unknown;
-    try {
-      await guarded.transaction().execute(async (trx) => {
-        pid = await backendPid(trx);
-        throw new Error('undo');
-      });
-    } catch (error) {
-      failure = error;
-    }
-    expect((failure as Error).message).to.equal('the answer to rollback was lost');
+    await expectRollbackFailureDiscards(guarded, 'the answer to rollback was lost');
     expect(status).to.equal('I');
-    expect(await backendPid(db)).to.not.equal(pid);
-    await destroyedForError(destroyedBefore + 1);
   });
 
   it('releases with an error the pool classifies as fatal whenever it discards a connection', () => {

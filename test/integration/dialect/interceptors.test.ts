@@ -11,6 +11,7 @@ import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
 import type { Logger } from '../../../src/observability/logger.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { configOf, PERSON_SCHEMA, type PersonDatabase } from './dialect-support.js';
+import { failureOf } from '../../support/failure.js';
 
 interface Seen {
   readonly hook: 'before' | 'after' | 'error';
@@ -56,14 +57,6 @@ function warningsInto(warnings: { message: string; meta: Record<string, unknown>
   };
 }
 
-async function failureOf(work: () => Promise<unknown>): Promise<Error> {
-  try {
-    await work();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('dialect: interceptor chain', () => {
   let testDb: TestDatabase;

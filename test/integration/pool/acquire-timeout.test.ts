@@ -4,15 +4,8 @@ import { AcquireTimeoutError } from '../../../src/errors/acquire-timeout-error.j
 import { createPool } from '../../../src/pool/create-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
 import { poolSuite, waitFor } from './pool-test-kit.js';
+import { failureOf } from '../../support/failure.js';
 
-async function failureOf(work: Promise<unknown>): Promise<unknown> {
-  try {
-    await work;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('pool acquisition deadline and cancellation', () => {
   const suite = poolSuite('pool acquire');

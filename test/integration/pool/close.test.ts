@@ -4,15 +4,8 @@ import { PoolClosedError } from '../../../src/errors/pool-closed-error.js';
 import { createPool } from '../../../src/pool/create-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
 import { CapturingLogger, poolSuite, waitFor } from './pool-test-kit.js';
+import { failureOf } from '../../support/failure.js';
 
-async function failureOf(work: Promise<unknown>): Promise<unknown> {
-  try {
-    await work;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('pool close', () => {
   const suite = poolSuite('pool close', { admin: true });

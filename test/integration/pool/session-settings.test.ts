@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { createPool } from '../../../src/pool/create-pool.js';
 import { poolConfig } from '../../support/pool-config.js';
 import { poolSuite } from './pool-test-kit.js';
+import { withProcessEnv } from '../../support/process-env.js';
 
 describe('pool session settings', () => {
   const suite = poolSuite('pool session');
@@ -75,16 +76,14 @@ describe('pool session settings', () => {
   });
 
   it('is decided by the configuration alone: PGPASSWORD, PGOPTIONS, PGCLIENTENCODING, PGSSLNEGOTIATION and PGREPLICATION in process.env change nothing', async () => {
-    const names = ['PGPASSWORD', 'PGOPTIONS', 'PGCLIENTENCODING', 'PGSSLNEGOTIATION', 'PGREPLICATION'] as const;
-    const saved = names.map((name) => [name, process.env[name]] as const);
-    Object.assign(process.env, {
+    const fromTheProcess = {
       PGPASSWORD: suite.db.password ?? 'not-used',
       PGOPTIONS: '-c search_path=env_should_not_win -c statement_timeout=1234',
       PGCLIENTENCODING: 'LATIN1',
       PGSSLNEGOTIATION: 'direct',
       PGREPLICATION: 'database',
-    });
-    try {
+    };
+    await withProcessEnv(fromTheProcess, async () => {
       // prefer: pg would refuse sslnegotiation=direct with a plaintext fallback; it must not apply.
       const pool = createPool(poolConfig(suite.db, { sslMode: 'prefer' }));
       pools.push(pool);
@@ -113,11 +112,6 @@ describe('pool session settings', () => {
         // A trust-auth server (CI's PostgreSQL 15) never asks: connecting works either way.
         expect(failure).to.equal(undefined);
       }
-    } finally {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    }
+    });
   });
 });

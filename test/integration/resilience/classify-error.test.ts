@@ -3,16 +3,8 @@ import pg from 'pg';
 import { findFreePort } from '../../../src/embedded/embedded-server.js';
 import { classifyError } from '../../../src/resilience/classify-error.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
+import { failureOf } from '../../support/failure.js';
 
-/** The rejection of `work`; fails the test when it resolves. */
-async function failureOf(work: Promise<unknown>): Promise<unknown> {
-  try {
-    await work;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('classifyError on real PostgreSQL errors', () => {
   let db: TestDatabase;

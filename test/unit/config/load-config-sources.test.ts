@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { loadConfig, type ConfigWarning, type PostgresConfig, type PostgresConfigInput } from '../../../src/config/index.js';
 import { createTempDir } from './temp-files.js';
+import { withProcessEnv } from '../../support/process-env.js';
 
 type Env = Record<string, string>;
 
@@ -50,19 +51,11 @@ describe('loadConfig: sources and their priority', () => {
       expect(loadConfig({ DB_MAX_CONN_LIFETIME: '0' }).maxConnLifetimeJitterMs).to.equal(0);
     });
 
-    it('reads process.env by default, and nothing from it when an environment is passed', () => {
-      const saved = { PGHOST: process.env.PGHOST, DATABASE_URL: process.env.DATABASE_URL };
-      process.env.PGHOST = 'from-process-env';
-      delete process.env.DATABASE_URL;
-      try {
+    it('reads process.env by default, and nothing from it when an environment is passed', async () => {
+      await withProcessEnv({ PGHOST: 'from-process-env', DATABASE_URL: undefined }, () => {
         expect(loadConfig({}).host).to.equal('localhost');
         expect(loadConfig().host).to.equal('from-process-env');
-      } finally {
-        for (const [name, value] of Object.entries(saved)) {
-          if (value === undefined) delete process.env[name];
-          else process.env[name] = value;
-        }
-      }
+      });
     });
   });
 
