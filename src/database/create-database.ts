@@ -4,6 +4,8 @@ import { dialectOnPool } from '../dialect/create-dialect.js';
 import type { DialectCommonOptions } from '../dialect/dialect-options.js';
 import { InterceptorChain } from '../dialect/interceptor-chain.js';
 import { resolveConfig } from '../dialect/pg-settings.js';
+import { resolveDriverResilience } from '../dialect/resilience-settings.js';
+import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import { silentLogger } from '../observability/logger.js';
 import { createPool } from '../pool/create-pool.js';
 import type { InstrumentedPool } from '../pool/instrumented-pool.js';
@@ -26,6 +28,8 @@ export interface Database<DB> {
   readonly db: Kysely<DB>;
   /** The pool under `db` (stats, warm-up). */
   readonly pool: InstrumentedPool;
+  /** The circuit breaker guarding `db`'s connection acquisition (`undefined` with `breaker: false`): its `state` for health and metrics. */
+  readonly breaker: CircuitBreaker | undefined;
   /** Destroys `db`, then closes the pool. Idempotent: every call returns the same promise. */
   close(): Promise<void>;
 }
@@ -41,11 +45,13 @@ export interface Database<DB> {
 export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput, options: CreateDatabaseOptions = {}): Database<DB> {
   const logger = options.logger ?? silentLogger;
   const chain = InterceptorChain.of(options.interceptors, logger);
+  const resilience = resolveDriverResilience(options);
   const resolved = resolveConfig(config, options.env ?? process.env);
   const pool = createPool(resolved, { logger, ...(options.poolName === undefined ? {} : { name: options.poolName }) });
+  const breaker = typeof resilience.breaker === 'function' ? resilience.breaker(pool) : resilience.breaker;
   let db: Kysely<DB>;
   try {
-    db = new Kysely<DB>({ ...options.kysely, dialect: dialectOnPool(pool, chain, logger) });
+    db = new Kysely<DB>({ ...options.kysely, dialect: dialectOnPool(pool, chain, logger, { ...resilience, breaker }) });
   } catch (error) {
     // e.g. invalid Kysely options: do not leave the pool (and its warm-up connections) behind
     pool.close().catch(() => undefined);
@@ -63,5 +69,5 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
     })();
     return closing;
   };
-  return Object.freeze({ db, pool, close });
+  return Object.freeze({ db, pool, breaker, close });
 }

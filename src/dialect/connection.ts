@@ -12,6 +12,14 @@ import type { InterceptorChain } from './interceptor-chain.js';
 import { QueryContextImpl, type ConnectionSession, type QueryMode } from './query-context.js';
 import { toKyselyResult } from './query-result.js';
 import { withCallerFrames } from './stack-trace.js';
+import { performance } from 'node:perf_hooks';
+import { classifyError } from '../resilience/classify-error.js';
+import { isReadOnlyQuery } from '../resilience/read-only-query.js';
+import type { RetryEvent, RetryPolicy } from '../resilience/retry-policy.js';
+import { describeError } from '../observability/describe-error.js';
+import { operationOf } from './query-operation.js';
+import { tablesOf } from './query-tables.js';
+import { StatementDeadline } from './statement-deadline.js';
 
 /** What every connection of one driver shares; built once per driver, not per acquisition. */
 export interface ConnectionDependencies {
@@ -22,7 +30,35 @@ export interface ConnectionDependencies {
   /** `application_name` of the control connections. */
   readonly controlApplicationName: string;
   readonly logger: Logger;
+  /** Retries of reads (see {@link PostgresConnection.executeQuery}). */
+  readonly retry: RetryPolicy;
+  /** A new lease from the pool (through the breaker and the connect retries), to replace a dead connection. */
+  readonly acquire: (signal: AbortSignal | undefined) => Promise<PooledConnection>;
+  /** The session object of a pooled connection (one per physical connection). */
+  readonly sessionOf: (pooled: PooledConnection) => ConnectionSession;
+  /** Reports a retry (log line and observer). */
+  readonly reportRetry: (event: RetryEvent, details: Record<string, unknown>) => void;
+  /** Client deadline of every statement in milliseconds; 0 for none. */
+  readonly queryTimeoutMs: number;
+  /** How long a canceled statement may take to stop before its connection is closed. */
+  readonly cancelGraceMs: number;
 }
+
+/** Errors that must end a read's retries at once (the replacement connection could not be had). */
+const finalErrors = new WeakSet<object>();
+
+function markFinal(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null) finalErrors.add(error);
+  return error;
+}
+
+/** Kinds whose failed statements are logged at `error` level; the others (the caller's SQL or data) at `warn`. */
+const SEVERE_KINDS: ReadonlySet<string> = new Set(['connection', 'timeout', 'resources', 'internal', 'configuration', 'closed']);
+
+/** SQL that cancels `pid`'s statement only while it still runs the given text (narrows the race with its end). */
+const CANCEL_IF_RUNNING =
+  'select pg_cancel_backend(pid) from pg_stat_activity where pid = $1 and ' +
+  "(state is null or state = 'disabled' or (state = 'active' and starts_with($2::text, query)))";
 
 /** True inside an open (`T`) or failed (`E`) transaction block, as the server last reported it. */
 function inTransactionBlock(client: pg.ClientBase): boolean {
@@ -41,15 +77,25 @@ function inTransactionBlock(client: pg.ClientBase): boolean {
  * business (`PooledConnection.broken`, its release-time transaction check).
  */
 export class PostgresConnection implements DatabaseConnection {
-  readonly #pooled: PooledConnection;
-  readonly #client: pg.PoolClient;
-  readonly #session: ConnectionSession;
+  #pooled: PooledConnection;
+  #client: pg.PoolClient;
+  #session: ConnectionSession;
   readonly #deps: ConnectionDependencies;
   /** Statements submitted and not settled, oldest first (node-postgres queues them): query id → SQL. */
   readonly #inFlight = new Map<string, string>();
   #fatalError: unknown;
   #discard: DiscardReason | undefined;
   #released = false;
+  /** Statements started on this lease: only the first may be retried on a new connection. */
+  #statements = 0;
+  /** Statements whose caller left at a deadline while node-postgres still runs them. */
+  #abandoned = 0;
+  /** `release()` was called while statements were abandoned: the pool gets the connection once they settle. */
+  #releaseDeferred = false;
+  /** The connection died and no replacement could be had: nothing is left to release. */
+  #detached = false;
+  /** Query ids whose cancel or kill Kysely asked for (its abort strategy), so the dialect does not add its own. */
+  readonly #kyselyCanceled = new Set<string>();
 
   constructor(pooled: PooledConnection, session: ConnectionSession, deps: ConnectionDependencies) {
     this.#pooled = pooled;
@@ -73,13 +119,65 @@ export class PostgresConnection implements DatabaseConnection {
     return this.#discard !== undefined || this.#fatalError !== undefined || this.#pooled.broken;
   }
 
+  /**
+   * Runs one statement: through the interceptor chain when there is one, bounded by the client
+   * deadline (`queryTimeoutMs`) and the caller's signal, whichever ends first (the caller gets
+   * `QueryTimeoutError` or the signal's reason at once; the statement is canceled on the server,
+   * see {@link StatementDeadline}).
+   *
+   * A read is retried on a new connection when its connection died under it (or on a serialization
+   * failure, on the same connection) if it is certainly safe: a `selectFrom` query with no write in
+   * it ({@link isReadOnlyQuery}), outside a transaction, and the first statement of this lease (so
+   * no session state set by earlier statements can be lost). Writes are never sent twice.
+   */
   async executeQuery<R>(compiledQuery: CompiledQuery, options?: AbortableOperationOptions): Promise<QueryResult<R>> {
+    this.#statements += 1;
+    const signal = options?.signal;
+    const timeoutMs = this.#deps.queryTimeoutMs;
+    const deadline = timeoutMs > 0 || signal !== undefined ? new StatementDeadline(timeoutMs, signal) : undefined;
+    try {
+      if (this.#statements === 1 && this.#deps.retry.options.maxAttempts > 1 && isReadOnlyQuery(compiledQuery.query) && this.#mayRetry()) {
+        return (await this.#deps.retry.execute((attempt) => this.#attempt(compiledQuery, options, deadline, attempt), {
+          reason: 'read',
+          shouldRetry: (error) => this.#mayRetryRead(error, deadline),
+          onRetry: (event) => this.#deps.reportRetry(event, { connectionId: this.id, queryId: compiledQuery.queryId?.queryId, operation: 'select' }),
+          signal: deadline?.signal,
+        })) as QueryResult<R>;
+      }
+      return (await this.#attempt(compiledQuery, options, deadline, 1)) as QueryResult<R>;
+    } finally {
+      deadline?.dispose();
+    }
+  }
+
+  /** One attempt of {@link executeQuery}; a retry first replaces a dead connection. */
+  async #attempt(
+    compiledQuery: CompiledQuery,
+    options: AbortableOperationOptions | undefined,
+    deadline: StatementDeadline | undefined,
+    attempt: number,
+  ): Promise<InterceptedResult> {
+    if (attempt > 1) await this.#replaceIfDead(deadline);
+    const started = performance.now();
+    try {
+      const work = this.#executeOnce(compiledQuery, options);
+      if (deadline === undefined) return await work;
+      return await deadline.race(work, () => this.#abandon(work, compiledQuery, deadline));
+    } catch (error) {
+      // a caller that aborted its own signal chose to leave: not a failure of the statement
+      if (deadline?.fired && !deadline.timedOut) this.#deps.logger.debug('statement abandoned: its caller aborted', { connectionId: this.id });
+      else this.#logFailure(error, compiledQuery, attempt, performance.now() - started);
+      throw error;
+    }
+  }
+
+  async #executeOnce(compiledQuery: CompiledQuery, options: AbortableOperationOptions | undefined): Promise<InterceptedResult> {
     const chain = this.#deps.chain;
     if (chain === undefined) {
       this.#assertUsable();
       const tracked = this.#track(compiledQuery, compiledQuery.sql);
       try {
-        return toKyselyResult<R>(await this.#client.query(compiledQuery.sql, compiledQuery.parameters as unknown[]));
+        return toKyselyResult<unknown>(await this.#client.query(compiledQuery.sql, compiledQuery.parameters as unknown[]));
       } catch (error) {
         this.#noteError(error);
         throw withCallerFrames(error, new Error());
@@ -97,7 +195,7 @@ export class PostgresConnection implements DatabaseConnection {
     }
     const tracked = this.#track(compiledQuery, compiledQuery.sql);
     try {
-      return (await chain.execute(ctx, this.#terminal)) as QueryResult<R>;
+      return await chain.execute(ctx, this.#terminal);
     } catch (error) {
       this.#noteError(error);
       throw withCallerFrames(error, new Error());
@@ -178,15 +276,14 @@ export class PostgresConnection implements DatabaseConnection {
     for (const entry of this.#inFlight) target = entry;
     if (target === undefined || this.#released) return;
     const [queryId, text] = target;
+    this.#kyselyCanceled.add(queryId);
     const pid = this.#requireProcessId('pg_cancel_backend');
     const signalled = await runControlStatement(
       () => this.#openControlClient(),
       {
         // The server-side check narrows the race with the statement finishing meanwhile. Where the
         // backend's activity is not visible ('disabled' or no privilege), pg_cancel_backend decides.
-        sql:
-          'select pg_cancel_backend(pid) from pg_stat_activity where pid = $1 and ' +
-          "(state is null or state = 'disabled' or (state = 'active' and starts_with($2::text, query)))",
+        sql: CANCEL_IF_RUNNING,
         parameters: [pid, text],
         stillWanted: () => !this.#released && this.#inFlight.has(queryId),
       },
@@ -204,6 +301,7 @@ export class PostgresConnection implements DatabaseConnection {
    */
   async killSession(_controlConnectionProvider: ControlConnectionProvider): Promise<void> {
     if (this.#released) return;
+    for (const queryId of this.#inFlight.keys()) this.#kyselyCanceled.add(queryId);
     this.#discard ??= 'session-killed';
     const pid = this.#requireProcessId('pg_terminate_backend');
     await runControlStatement(
@@ -226,6 +324,16 @@ export class PostgresConnection implements DatabaseConnection {
   release(): void {
     if (this.#released) return;
     this.#released = true;
+    if (this.#abandoned > 0) {
+      // a statement left at its deadline still runs (being canceled): the pool gets the connection when it stops
+      this.#releaseDeferred = true;
+      return;
+    }
+    this.#giveBack();
+  }
+
+  #giveBack(): void {
+    if (this.#detached) return;
     let error = this.#fatalError;
     if (error === undefined && this.#discard !== undefined) {
       error = new ConnectionDiscardedError(this.#discard);
@@ -275,6 +383,120 @@ export class PostgresConnection implements DatabaseConnection {
     });
   }
 
+  /**
+   * The caller left a running statement at its deadline (or its signal aborted): cancel it with
+   * `pg_cancel_backend` from a control connection and, if it has not stopped within
+   * `cancelGraceMs` (e.g. the network swallows everything), close the connection, which ends it
+   * for sure. A statement that stops (57014) leaves a clean connection, reused as usual; the
+   * interceptors see that outcome. Until the statement has settled, `release()` waits.
+   *
+   * On an aborted signal, Kysely may call {@link cancelQuery} or {@link killSession} itself
+   * (`inflightQueryAbortStrategy`): then that is what happens. With Kysely's default (`ignore
+   * query`), this dialect still cancels: an abandoned statement must not keep running.
+   */
+  #abandon(work: Promise<InterceptedResult>, compiledQuery: CompiledQuery, deadline: StatementDeadline): void {
+    const pooled = this.#pooled;
+    const queryId = compiledQuery.queryId?.queryId ?? '';
+    const logger = this.#deps.logger;
+    let stopped = false;
+    this.#abandoned += 1;
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    void settled.then(() => {
+      stopped = true;
+      this.#abandoned -= 1;
+      if (this.#abandoned === 0 && this.#releaseDeferred) this.#giveBack();
+    });
+    const cancel = (): void => {
+      if (stopped || this.#kyselyCanceled.has(queryId)) return;
+      const pid = pooled.processId;
+      const text = this.#inFlight.get(queryId) ?? compiledQuery.sql;
+      if (pid === undefined) return;
+      runControlStatement(
+        () => this.#deps.pool.openClient({ applicationName: this.#deps.controlApplicationName, like: pooled.client }),
+        { sql: CANCEL_IF_RUNNING, parameters: [pid, text], stillWanted: () => !stopped },
+        logger,
+      ).catch((error: unknown) =>
+        logger.debug('could not cancel an abandoned statement', { connectionId: pooled.id, error: describeError(error) }),
+      );
+    };
+    // a timeout is ours alone; on an aborted signal, give Kysely's abort handler its turn first
+    if (deadline.timedOut) cancel();
+    else setImmediate(cancel);
+    const grace = setTimeout(() => {
+      if (stopped) return;
+      this.#discard ??= 'cancel-timeout';
+      logger.warn('an abandoned statement did not stop after the cancel request; closing its connection', {
+        connectionId: pooled.id,
+        cancelGraceMs: this.#deps.cancelGraceMs,
+      });
+      // node-postgres destroys the socket when a query is active, which ends the statement here
+      pooled.client.end().catch(() => undefined);
+    }, this.#deps.cancelGraceMs);
+    void settled.then(() => clearTimeout(grace));
+  }
+
+  /** Whether this lease may still run a statement that is to be retried (not in a transaction, not released). */
+  #mayRetry(): boolean {
+    return !this.#released && !this.#detached && !inTransactionBlock(this.#client);
+  }
+
+  #mayRetryRead(error: unknown, deadline: StatementDeadline | undefined): boolean {
+    if (deadline?.fired || this.#released || this.#detached) return false;
+    if (typeof error === 'object' && error !== null && finalErrors.has(error)) return false;
+    if (isFatalConnectionError(error) || this.#pooled.broken) return true;
+    return classifyError(error).kind === 'serialization';
+  }
+
+  /** Before a retried read: a dead connection goes back to the pool (destroyed) and a new lease replaces it. */
+  async #replaceIfDead(deadline: StatementDeadline | undefined): Promise<void> {
+    const dead = this.#fatalError !== undefined || this.#discard !== undefined || this.#pooled.broken;
+    if (!dead) return;
+    const old = this.#pooled;
+    const error = this.#fatalError ?? new ConnectionDiscardedError(this.#discard ?? 'replacement-failed');
+    this.#detached = true;
+    old.release(error);
+    let next: PooledConnection;
+    try {
+      next = await this.#deps.acquire(deadline?.signal);
+    } catch (acquireError) {
+      throw markFinal(acquireError);
+    }
+    if (this.#released) {
+      next.release();
+      throw markFinal(new Error('the connection was released while a replacement was being acquired'));
+    }
+    this.#pooled = next;
+    this.#client = next.client;
+    this.#session = this.#deps.sessionOf(next);
+    this.#fatalError = undefined;
+    this.#discard = undefined;
+    this.#detached = false;
+  }
+
+  /** One structured line per failed statement: kind, code, operation, table, duration, attempt, connection. Never SQL values. */
+  #logFailure(error: unknown, compiledQuery: CompiledQuery, attempt: number, durationMs: number): void {
+    try {
+      const { kind, code } = classifyError(error);
+      const meta = {
+        kind,
+        code,
+        operation: operationOf(compiledQuery.query, compiledQuery.sql),
+        table: tablesOf(compiledQuery.query)[0],
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        attempt,
+        connectionId: this.id,
+        queryId: compiledQuery.queryId?.queryId,
+      };
+      if (SEVERE_KINDS.has(kind)) this.#deps.logger.error('query failed', meta);
+      else this.#deps.logger.warn('query failed', meta);
+    } catch {
+      // logging must never change the outcome
+    }
+  }
+
   #openControlClient(): Promise<pg.Client> {
     return this.#deps.pool.openClient({ applicationName: this.#deps.controlApplicationName, like: this.#client });
   }
@@ -286,6 +508,7 @@ export class PostgresConnection implements DatabaseConnection {
   /** Why no statement may run on this lease any more, or `undefined` while it may. */
   #unusable(): Error | undefined {
     if (this.#released) return new Error('the connection was already released');
+    if (this.#detached) return new ConnectionDiscardedError('replacement-failed');
     if (this.#discard !== undefined) return new ConnectionDiscardedError(this.#discard);
     return undefined;
   }

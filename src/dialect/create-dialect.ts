@@ -16,6 +16,8 @@ import { PostgresPoolDialect } from './dialect.js';
 import type { PoolSource } from './driver.js';
 import { InterceptorChain } from './interceptor-chain.js';
 import { resolveConfig, toConfigInput } from './pg-settings.js';
+import type { DriverResilience } from './driver.js';
+import { resolveDriverResilience } from './resilience-settings.js';
 
 function isPoolOptions(options: CreateDialectOptions): options is PoolDialectOptions {
   return 'pool' in options && options.pool !== undefined;
@@ -56,10 +58,10 @@ function assertInstrumentedPool(pool: unknown): asserts pool is InstrumentedPool
  * A dialect on an existing pool (which `db.destroy()` leaves open), with a chain validated
  * already. For `createDatabase`, which validates everything before it opens the pool.
  */
-export function dialectOnPool(pool: InstrumentedPool, chain: InterceptorChain | undefined, logger: Logger): Dialect {
+export function dialectOnPool(pool: InstrumentedPool, chain: InterceptorChain | undefined, logger: Logger, resilience: DriverResilience): Dialect {
   assertInstrumentedPool(pool);
   const source: PoolSource = Object.freeze({ owned: false, open: () => Promise.resolve(pool) });
-  return new PostgresPoolDialect({ source, chain, logger });
+  return new PostgresPoolDialect({ source, chain, logger, resilience });
 }
 
 /**
@@ -85,18 +87,25 @@ export function createDialect(options: CreateDialectOptions): Dialect {
     throw new TypeError('createDialect needs an options object');
   }
   if (isLoadedConfig(options)) {
-    return new PostgresPoolDialect({ source: ownedPool(options, {}, silentLogger), chain: undefined, logger: silentLogger });
+    return new PostgresPoolDialect({
+      source: ownedPool(options, {}, silentLogger),
+      chain: undefined,
+      logger: silentLogger,
+      resilience: resolveDriverResilience({}),
+    });
   }
-  const { interceptors, logger = silentLogger } = options as Exclude<CreateDialectOptions, PostgresConfig>;
+  const common = options as Exclude<CreateDialectOptions, PostgresConfig>;
+  const { interceptors, logger = silentLogger } = common;
   const chain = InterceptorChain.of(interceptors, logger);
+  const resilience = resolveDriverResilience(common);
   if (isPoolOptions(options)) {
-    return dialectOnPool(options.pool, chain, logger);
+    return dialectOnPool(options.pool, chain, logger, resilience);
   }
   if (isConfigOptions(options)) {
     const config = resolveConfig(options.config, options.env ?? process.env);
-    return new PostgresPoolDialect({ source: ownedPool(config, options, logger), chain, logger });
+    return new PostgresPoolDialect({ source: ownedPool(config, options, logger), chain, logger, resilience });
   }
   const settings = options as SettingsDialectOptions;
   const config = load(toConfigInput(settings), settings);
-  return new PostgresPoolDialect({ source: ownedPool(config, settings, logger), chain, logger });
+  return new PostgresPoolDialect({ source: ownedPool(config, settings, logger), chain, logger, resilience });
 }

@@ -10,7 +10,7 @@ import {
   type QueryCompiler,
 } from 'kysely';
 import type { Logger } from '../observability/logger.js';
-import { PostgresPoolDriver, type PoolSource } from './driver.js';
+import { PostgresPoolDriver, type DriverResilience, type PoolSource } from './driver.js';
 import type { InterceptorChain } from './interceptor-chain.js';
 
 /** What a {@link PostgresPoolDialect} is made of; see `createDialect`. */
@@ -18,6 +18,7 @@ export interface PostgresPoolDialectParts {
   readonly source: PoolSource;
   readonly chain: InterceptorChain | undefined;
   readonly logger: Logger;
+  readonly resilience: DriverResilience;
 }
 
 /**

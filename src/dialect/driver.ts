@@ -11,7 +11,14 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type pg from 'pg';
+import { performance } from 'node:perf_hooks';
+import { describeError } from '../observability/describe-error.js';
 import type { Logger } from '../observability/logger.js';
+import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import type { ResilienceObserver, TransactionOutcome } from '../resilience/resilience-observer.js';
+import type { RetryPolicy } from '../resilience/retry-policy.js';
+import { ConnectionSource } from './connection-source.js';
+import { classifyError } from '../resilience/classify-error.js';
 import type { InstrumentedPool, PooledConnection } from '../pool/instrumented-pool.js';
 import { PostgresConnection, type ConnectionDependencies } from './connection.js';
 import type { InterceptorChain } from './interceptor-chain.js';
@@ -25,11 +32,22 @@ export interface PoolSource {
   readonly owned: boolean;
 }
 
+/** Retries, breaker and deadlines of a driver, resolved by `createDialect`. */
+export interface DriverResilience {
+  readonly retry: RetryPolicy;
+  /** `undefined`: no breaker. A function: the breaker is made for the pool once it is known (it is named after it). */
+  readonly breaker: CircuitBreaker | ((pool: InstrumentedPool) => CircuitBreaker) | undefined;
+  readonly queryTimeoutMs: number;
+  readonly cancelGraceMs: number;
+  readonly observer: ResilienceObserver | undefined;
+}
+
 /** Settings of a {@link PostgresPoolDriver}. */
 export interface PostgresPoolDriverOptions {
   readonly source: PoolSource;
   readonly chain: InterceptorChain | undefined;
   readonly logger: Logger;
+  readonly resilience: DriverResilience;
 }
 
 type SavepointCommand = 'savepoint' | 'rollback to' | 'release';
@@ -51,6 +69,10 @@ export class PostgresPoolDriver implements Driver {
   #pool: InstrumentedPool | undefined;
   /** What every connection shares; built once the pool is known. */
   #shared: ConnectionDependencies | undefined;
+  #connections: ConnectionSource | undefined;
+  #breaker: CircuitBreaker | undefined;
+  /** When each open transaction began (`performance.now()`). */
+  readonly #transactionStarts = new WeakMap<PostgresConnection, number>();
   #destroyed = false;
 
   constructor(options: PostgresPoolDriverOptions) {
@@ -63,21 +85,37 @@ export class PostgresPoolDriver implements Driver {
     const pool = await this.#options.source.open();
     if (this.#pool !== undefined) return;
     this.#pool = pool;
+    const { resilience, logger } = this.#options;
+    const breaker = typeof resilience.breaker === 'function' ? resilience.breaker(pool) : resilience.breaker;
+    this.#breaker = breaker;
+    const connections = new ConnectionSource(pool, resilience.retry, breaker, logger, resilience.observer);
+    this.#connections = connections;
     this.#shared = Object.freeze({
       chain: this.#options.chain,
       pool,
       controlApplicationName: `${pool.config.applicationName} (control)`,
-      logger: this.#options.logger,
-    });
+      logger,
+      retry: resilience.retry,
+      acquire: (signal: AbortSignal | undefined) => connections.acquire(signal),
+      sessionOf: (pooled: PooledConnection) => this.#session(pooled),
+      reportRetry: (event, details) => connections.reportRetry(event, details),
+      queryTimeoutMs: resilience.queryTimeoutMs,
+      cancelGraceMs: resilience.cancelGraceMs,
+    } satisfies ConnectionDependencies);
+  }
+
+  /** The circuit breaker guarding acquisition, once the driver is initialized (if it has one). */
+  get breaker(): CircuitBreaker | undefined {
+    return this.#breaker;
   }
 
   async acquireConnection(options?: AbortableOperationOptions): Promise<DatabaseConnection> {
-    const pool = this.#pool;
+    const connections = this.#connections;
     const shared = this.#shared;
-    if (pool === undefined || shared === undefined || this.#destroyed) {
+    if (connections === undefined || shared === undefined || this.#destroyed) {
       throw new Error('the driver is not initialized or has been destroyed');
     }
-    const pooled = await pool.acquire(options?.signal === undefined ? undefined : { signal: options.signal });
+    const pooled = await connections.acquire(options?.signal);
     if (this.#destroyed) {
       pooled.release();
       throw new Error('the driver was destroyed while a connection was being acquired');
@@ -95,24 +133,49 @@ export class PostgresPoolDriver implements Driver {
       sql = parts.join(' ');
     }
     await ours.executeQuery(CompiledQuery.raw(sql));
+    this.#transactionStarts.set(ours, performance.now());
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const ours = asOurs(connection);
-    const { rows } = await ours.executeQuery<{ command?: string }>(CompiledQuery.raw('commit'));
+    let rows: { command?: string }[];
+    try {
+      ({ rows } = await ours.executeQuery<{ command?: string }>(CompiledQuery.raw('commit')));
+    } catch (error) {
+      // a serialization failure at commit rolled back; a lost connection leaves the outcome unknown
+      this.#transactionEnded(ours, classifyError(error).kind === 'serialization' ? 'rollback' : 'failed');
+      throw error;
+    }
     // The server answers COMMIT with a ROLLBACK tag when an earlier error aborted the transaction.
-    if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError();
+    if (rows[0]?.command === 'ROLLBACK') {
+      this.#transactionEnded(ours, 'rollback');
+      throw new AbortedTransactionError();
+    }
+    this.#transactionEnded(ours, 'commit');
   }
 
+  /**
+   * Rolls back. If ROLLBACK itself fails (e.g. the connection is gone), the connection is discarded
+   * (closed on release, which ends the transaction on the server: it cannot commit any more) and
+   * the failure is logged, not thrown, so that Kysely rethrows the error that made it roll back
+   * rather than this one.
+   */
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const ours = asOurs(connection);
     try {
+      // a connection already known dead cannot roll back; closing it ends the transaction
+      if (ours.discarded) return;
       await ours.executeQuery(CompiledQuery.raw('rollback'));
     } catch (error) {
       // Whatever the server's transaction status says now, the rollback may or may not have
       // happened (e.g. it ran and its answer was lost): never reuse the session.
       ours.discard('rollback-failed');
-      throw error;
+      this.#options.logger.warn('rollback failed; the connection is closed instead, which ends the transaction', {
+        connectionId: ours.id,
+        error: describeError(error),
+      });
+    } finally {
+      this.#transactionEnded(ours, 'rollback');
     }
   }
 
@@ -132,12 +195,27 @@ export class PostgresPoolDriver implements Driver {
     asOurs(connection).release();
   }
 
+  #transactionEnded(connection: PostgresConnection, outcome: TransactionOutcome): void {
+    const started = this.#transactionStarts.get(connection);
+    if (started === undefined) return;
+    this.#transactionStarts.delete(connection);
+    const observer = this.#options.resilience.observer;
+    if (observer?.onTransaction === undefined) return;
+    try {
+      observer.onTransaction({ outcome, durationSeconds: (performance.now() - started) / 1000, connectionId: connection.id });
+    } catch {
+      // an observer must not change the outcome
+    }
+  }
+
   async destroy(_options?: AbortableOperationOptions): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
     const pool = this.#pool;
     this.#pool = undefined;
     this.#shared = undefined;
+    this.#connections?.dispose();
+    this.#connections = undefined;
     if (pool !== undefined && this.#options.source.owned) await pool.close();
   }
 

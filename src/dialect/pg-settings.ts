@@ -5,14 +5,24 @@ import { ConfigError, type ConfigProblem } from '../errors/config-error.js';
 import type { SettingsDialectOptions } from './dialect-options.js';
 
 /** Keys of the options objects that are not connection settings. */
-const DIALECT_KEYS: ReadonlySet<string> = new Set(['interceptors', 'logger', 'poolName', 'env']);
+const DIALECT_KEYS: ReadonlySet<string> = new Set([
+  'interceptors',
+  'logger',
+  'poolName',
+  'env',
+  'retry',
+  'breaker',
+  'queryTimeoutMs',
+  'query_timeout',
+  'cancelGraceMs',
+  'observer',
+]);
 
 /** `pg.PoolConfig` / `pg.ClientConfig` options with no equivalent here; silently dropping them would change behaviour. */
 const UNSUPPORTED_PG_KEYS: ReadonlySet<string> = new Set([
   'types',
   'Client',
   'stream',
-  'query_timeout',
   'lock_timeout',
   'options',
   'keepAlive',

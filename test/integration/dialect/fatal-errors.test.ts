@@ -24,7 +24,7 @@ describe('dialect: broken connections are destroyed, not reused', () => {
   const warnings: string[] = [];
   const logger: Logger = {
     error: () => undefined,
-    warn: (message) => void warnings.push(message),
+    warn: (message, meta) => void warnings.push(`${message} ${JSON.stringify(meta ?? {})}`),
     info: () => undefined,
     debug: () => undefined,
   };
@@ -89,7 +89,10 @@ describe('dialect: broken connections are destroyed, not reused', () => {
     await destroyedForError(destroyedBefore + 1);
   });
 
-  /** Rolls back a transaction on `guarded` whose rollback fails with `message`; its connection must be destroyed. */
+  /**
+   * Rolls back a transaction on `guarded` whose rollback fails with `message`: the caller gets the
+   * callback's own error (the failed rollback is logged, not thrown) and the connection is destroyed.
+   */
   async function expectRollbackFailureDiscards(guarded: Kysely<unknown>, message: string): Promise<void> {
     const destroyedBefore = pool.stats().destroyedCount.error;
     let pid = -1;
@@ -99,7 +102,8 @@ describe('dialect: broken connections are destroyed, not reused', () => {
         throw new Error('undo');
       }),
     );
-    expect(failure.message).to.equal(message);
+    expect(failure.message).to.equal('undo');
+    expect(warnings.some((w) => w.includes('rollback failed') && w.includes(message))).to.equal(true);
     expect(await backendPid(db)).to.not.equal(pid);
     await destroyedForError(destroyedBefore + 1);
   }
@@ -110,7 +114,7 @@ describe('dialect: broken connections are destroyed, not reused', () => {
         if (ctx.sql === 'rollback') throw new Error('rollback refused by a test interceptor');
       },
     };
-    const guarded = new Kysely<unknown>({ dialect: createDialect({ pool, interceptors: [refuseRollback] }) });
+    const guarded = new Kysely<unknown>({ dialect: createDialect({ pool, interceptors: [refuseRollback], logger }) });
     await expectRollbackFailureDiscards(guarded, 'rollback refused by a test interceptor');
   });
 
@@ -127,7 +131,7 @@ describe('dialect: broken connections are destroyed, not reused', () => {
         throw new Error('the answer to rollback was lost');
       },
     };
-    const guarded = new Kysely<unknown>({ dialect: createDialect({ pool, interceptors: [loseRollbackAnswer] }) });
+    const guarded = new Kysely<unknown>({ dialect: createDialect({ pool, interceptors: [loseRollbackAnswer], logger }) });
     await expectRollbackFailureDiscards(guarded, 'the answer to rollback was lost');
     expect(status).to.equal('I');
   });
