@@ -13,3 +13,4 @@ export {
 } from './circuit-breaker.js';
 export { isReadOnlyQuery } from './read-only-query.js';
 export type { ResilienceObserver, TransactionEvent, TransactionOutcome } from './resilience-observer.js';
+export { transaction, type TransactionAccessMode, type TransactionIsolation, type TransactionOptions } from './transaction.js';
