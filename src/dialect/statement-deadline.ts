@@ -7,18 +7,18 @@ import { QueryTimeoutError } from '../errors/query-timeout-error.js';
  * for an abort, and calls the `onExpire` callback of the statement then running (to cancel it).
  */
 export class StatementDeadline {
-  readonly #timeoutMs: number;
   readonly #signal: AbortSignal | undefined;
   readonly #controller = new AbortController();
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #onCallerAbort: (() => void) | undefined;
+  /** Set when the timeout (not the caller) fired the deadline. */
+  #timedOut = false;
 
   /**
    * @param timeoutMs 0 for none
    * @param signal the caller's signal, if any
    */
   constructor(timeoutMs: number, signal: AbortSignal | undefined) {
-    this.#timeoutMs = timeoutMs;
     this.#signal = signal;
     if (signal?.aborted) {
       this.#controller.abort(signal.reason);
@@ -28,7 +28,11 @@ export class StatementDeadline {
         signal.addEventListener('abort', this.#onCallerAbort, { once: true });
       }
       if (timeoutMs > 0) {
-        this.#timer = setTimeout(() => this.#controller.abort(new QueryTimeoutError(timeoutMs)), timeoutMs);
+        this.#timer = setTimeout(() => {
+          if (this.#controller.signal.aborted) return;
+          this.#timedOut = true;
+          this.#controller.abort(new QueryTimeoutError(timeoutMs));
+        }, timeoutMs);
       }
     }
   }
@@ -45,7 +49,7 @@ export class StatementDeadline {
 
   /** True when it fired because of its timeout (not the caller's signal). */
   get timedOut(): boolean {
-    return this.fired && this.#controller.signal.reason instanceof QueryTimeoutError && this.#timeoutMs > 0 && !(this.#signal?.aborted ?? false);
+    return this.#timedOut;
   }
 
   /**

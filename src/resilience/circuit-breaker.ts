@@ -111,16 +111,21 @@ class CockatielCircuitBreaker implements CircuitBreaker {
   }
 
   async execute<T>(work: () => Promise<T>): Promise<T> {
+    // cockatiel makes callers that arrive during the half-open probe wait for its outcome; here they fail fast
+    if (this.#state === 'half-open') throw new CircuitOpenError({ name: this.name, retryAfterMs: 0 }, this.#lastError());
     try {
       return await this.#policy.execute(work);
     } catch (error) {
       if (error instanceof BrokenCircuitError) {
-        const last = this.#policy.lastFailure;
-        const cause = last !== undefined && 'error' in last ? last.error : undefined;
-        throw new CircuitOpenError({ name: this.name, retryAfterMs: this.retryAfterMs() }, cause);
+        throw new CircuitOpenError({ name: this.name, retryAfterMs: this.retryAfterMs() }, this.#lastError());
       }
       throw error;
     }
+  }
+
+  #lastError(): unknown {
+    const last = this.#policy.lastFailure;
+    return last !== undefined && 'error' in last ? last.error : undefined;
   }
 
   #changed(to: CircuitState): void {

@@ -1,6 +1,25 @@
 import { ExponentialBackoff, fullJitterGenerator, handleWhen, retry } from 'cockatiel';
 import type { ResolvedRetryOptions } from './retry-options.js';
 
+/** Settles like `work`, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
 /** One retry about to happen: reported to loggers and metrics before the delay starts. */
 export interface RetryEvent {
   /** Why the operation may be repeated: a connection that could not be opened, a read, or a whole transaction. */
@@ -56,8 +75,9 @@ export class RetryPolicy {
       first = error;
     }
     let current = 1;
+    const signal = control.signal;
     const policy = retry(
-      handleWhen((error) => control.shouldRetry(error, current)),
+      handleWhen((error) => !(signal?.aborted ?? false) && control.shouldRetry(error, current)),
       {
         maxAttempts: maxAttempts - 1,
         backoff: new ExponentialBackoff({
@@ -77,14 +97,17 @@ export class RetryPolicy {
         error: 'error' in event ? event.error : undefined,
       });
     });
+    const retried = policy.execute(async ({ attempt }) => {
+      if (attempt === 0) throw first;
+      current = attempt + 1;
+      if (signal?.aborted) throw signal.reason;
+      return await run(current);
+    }, signal);
     try {
-      return await policy.execute(async ({ attempt }) => {
-        if (attempt === 0) throw first;
-        current = attempt + 1;
-        const signal = control.signal;
-        if (signal?.aborted) throw signal.reason;
-        return await run(current);
-      });
+      if (signal === undefined) return await retried;
+      // cockatiel's backoff delay cannot be interrupted: an abort ends the wait here (the loop then stops by itself)
+      retried.catch(() => undefined);
+      return await abortable(retried, signal);
     } finally {
       listener.dispose();
     }
