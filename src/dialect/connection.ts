@@ -20,6 +20,7 @@ import { describeError } from '../observability/describe-error.js';
 import { operationOf } from './query-operation.js';
 import { tablesOf } from './query-tables.js';
 import { StatementDeadline } from './statement-deadline.js';
+import { cancelTargetOf, sendCancelRequest } from './cancel-request.js';
 
 /** What every connection of one driver shares; built once per driver, not per acquisition. */
 export interface ConnectionDependencies {
@@ -42,6 +43,15 @@ export interface ConnectionDependencies {
   readonly queryTimeoutMs: number;
   /** How long a canceled statement may take to stop before its connection is closed. */
   readonly cancelGraceMs: number;
+  /** Bounds the control connections open at once for cancels (each takes a server connection slot). */
+  readonly controlSlots: ControlSlots;
+}
+
+/** A counter of control connections in use. */
+export interface ControlSlots {
+  /** Takes a slot if one is free. */
+  tryTake(): boolean;
+  release(): void;
 }
 
 /** Errors that must end a read's retries at once (the replacement connection could not be had). */
@@ -212,6 +222,7 @@ export class PostgresConnection implements DatabaseConnection {
     if (!Number.isInteger(chunkSize) || chunkSize <= 0) {
       throw new TypeError(`chunkSize must be a positive integer, got ${String(chunkSize)}`);
     }
+    this.#statements += 1;
     const chain = this.#deps.chain;
     let ctx: QueryContextImpl | undefined;
     let entered = 0;
@@ -239,6 +250,7 @@ export class PostgresConnection implements DatabaseConnection {
     let cursor: RowCursor | undefined;
     let rowCount = 0;
     let failure: { error: unknown } | undefined;
+    const stopOnAbort = this.#cancelStreamOnAbort(options?.signal, sql);
     try {
       cursor = openCursor(this.#client, sql, parameters);
       while (true) {
@@ -258,6 +270,7 @@ export class PostgresConnection implements DatabaseConnection {
           this.#discard ??= 'stream-failed';
         });
       }
+      stopOnAbort.dispose();
       this.#inFlight.delete(tracked);
       if (chain !== undefined && ctx !== undefined) {
         if (failure) await chain.failStream(ctx, entered, failure.error);
@@ -397,7 +410,6 @@ export class PostgresConnection implements DatabaseConnection {
   #abandon(work: Promise<InterceptedResult>, compiledQuery: CompiledQuery, deadline: StatementDeadline): void {
     const pooled = this.#pooled;
     const queryId = compiledQuery.queryId?.queryId ?? '';
-    const logger = this.#deps.logger;
     let stopped = false;
     this.#abandoned += 1;
     const settled = work.then(
@@ -411,16 +423,7 @@ export class PostgresConnection implements DatabaseConnection {
     });
     const cancel = (): void => {
       if (stopped || this.#kyselyCanceled.has(queryId)) return;
-      const pid = pooled.processId;
-      const text = this.#inFlight.get(queryId) ?? compiledQuery.sql;
-      if (pid === undefined) return;
-      runControlStatement(
-        () => this.#deps.pool.openClient({ applicationName: this.#deps.controlApplicationName, like: pooled.client }),
-        { sql: CANCEL_IF_RUNNING, parameters: [pid, text], stillWanted: () => !stopped },
-        logger,
-      ).catch((error: unknown) =>
-        logger.debug('could not cancel an abandoned statement', { connectionId: pooled.id, error: describeError(error) }),
-      );
+      void this.#cancelRunning(pooled, this.#inFlight.get(queryId) ?? compiledQuery.sql, () => !stopped);
     };
     // a timeout is ours alone; on an aborted signal, give Kysely's abort handler its turn first
     if (deadline.timedOut) cancel();
@@ -428,14 +431,84 @@ export class PostgresConnection implements DatabaseConnection {
     const grace = setTimeout(() => {
       if (stopped) return;
       this.#discard ??= 'cancel-timeout';
-      logger.warn('an abandoned statement did not stop after the cancel request; closing its connection', {
+      this.#deps.logger.warn('an abandoned statement did not stop after the cancel request; closing its connection', {
         connectionId: pooled.id,
         cancelGraceMs: this.#deps.cancelGraceMs,
       });
-      // node-postgres destroys the socket when a query is active, which ends the statement here
+      // The server notices a closed client only when it next writes to it: a protocol cancel
+      // request (no connection slot needed) stops the statement there if it can get through.
+      const target = cancelTargetOf(pooled.client, pooled.processId);
+      if (target !== undefined) void sendCancelRequest(target, this.#deps.cancelGraceMs);
+      // node-postgres destroys the socket when a query is active, which settles the statement here
       pooled.client.end().catch(() => undefined);
     }, this.#deps.cancelGraceMs);
     void settled.then(() => clearTimeout(grace));
+  }
+
+  /**
+   * Cancels what `pooled`'s backend runs: with `pg_cancel_backend` from a control connection,
+   * aimed at `text` only, while control connections are available (at most
+   * {@link ConnectionDependencies.controlSlots} at once); otherwise, or when the control connection
+   * cannot be opened (e.g. `53300`), with the protocol's cancel request, which needs no slot.
+   */
+  async #cancelRunning(pooled: PooledConnection, text: string, stillWanted: () => boolean): Promise<void> {
+    const logger = this.#deps.logger;
+    const pid = pooled.processId;
+    if (pid === undefined) return;
+    const slots = this.#deps.controlSlots;
+    if (slots.tryTake()) {
+      try {
+        await runControlStatement(
+          () => this.#deps.pool.openClient({ applicationName: this.#deps.controlApplicationName, like: pooled.client }),
+          { sql: CANCEL_IF_RUNNING, parameters: [pid, text], stillWanted },
+          logger,
+        );
+        return;
+      } catch (error) {
+        logger.debug('could not cancel with pg_cancel_backend; sending a protocol cancel request', {
+          connectionId: pooled.id,
+          error: describeError(error),
+        });
+      } finally {
+        slots.release();
+      }
+    }
+    const target = cancelTargetOf(pooled.client, pid);
+    if (target !== undefined && stillWanted()) await sendCancelRequest(target, this.#deps.cancelGraceMs);
+  }
+
+  /**
+   * Kysely answers an aborted stream at once but releases the connection only when the cursor
+   * read in flight settles: cancel that read on the server (and close the connection if it does
+   * not stop within `cancelGraceMs`), as for an abandoned statement.
+   */
+  #cancelStreamOnAbort(signal: AbortSignal | undefined, sql: string): { dispose(): void } {
+    if (signal === undefined) return { dispose: () => undefined };
+    const pooled = this.#pooled;
+    let done = false;
+    let grace: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      if (done) return;
+      void this.#cancelRunning(pooled, sql, () => !done);
+      grace = setTimeout(() => {
+        if (done) return;
+        this.#discard ??= 'cancel-timeout';
+        this.#deps.logger.warn('an aborted stream did not stop after the cancel request; closing its connection', {
+          connectionId: pooled.id,
+          cancelGraceMs: this.#deps.cancelGraceMs,
+        });
+        pooled.client.end().catch(() => undefined);
+      }, this.#deps.cancelGraceMs);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return {
+      dispose: () => {
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+        if (grace !== undefined) clearTimeout(grace);
+      },
+    };
   }
 
   /** Whether this lease may still run a statement that is to be retried (not in a transaction, not released). */

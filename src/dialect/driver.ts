@@ -13,14 +13,16 @@ import {
 import type pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { describeError } from '../observability/describe-error.js';
+import { safeLogger } from '../pool/safe-hooks.js';
 import type { Logger } from '../observability/logger.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { ResilienceObserver, TransactionOutcome } from '../resilience/resilience-observer.js';
 import type { RetryPolicy } from '../resilience/retry-policy.js';
 import { ConnectionSource } from './connection-source.js';
+import { ConnectionDiscardedError } from './connection-discarded-error.js';
 import { classifyError } from '../resilience/classify-error.js';
 import type { InstrumentedPool, PooledConnection } from '../pool/instrumented-pool.js';
-import { PostgresConnection, type ConnectionDependencies } from './connection.js';
+import { PostgresConnection, type ConnectionDependencies, type ControlSlots } from './connection.js';
 import type { InterceptorChain } from './interceptor-chain.js';
 import type { ConnectionSession } from './query-context.js';
 
@@ -52,6 +54,23 @@ export interface PostgresPoolDriverOptions {
 
 type SavepointCommand = 'savepoint' | 'rollback to' | 'release';
 
+/** Most control connections (for cancels at deadlines) one driver opens at once; beyond, protocol cancel requests. */
+const MAX_CONTROL_CONNECTIONS = 4;
+
+function controlSlots(limit: number): ControlSlots {
+  let used = 0;
+  return {
+    tryTake: () => {
+      if (used >= limit) return false;
+      used += 1;
+      return true;
+    },
+    release: () => {
+      used = Math.max(0, used - 1);
+    },
+  };
+}
+
 function asOurs(connection: DatabaseConnection): PostgresConnection {
   if (!(connection instanceof PostgresConnection)) {
     throw new TypeError('the connection was not created by this driver');
@@ -76,7 +95,8 @@ export class PostgresPoolDriver implements Driver {
   #destroyed = false;
 
   constructor(options: PostgresPoolDriverOptions) {
-    this.#options = Object.freeze({ ...options });
+    // a throwing logger must never crash a timer callback or leave a connection unreleased
+    this.#options = Object.freeze({ ...options, logger: safeLogger(options.logger) });
   }
 
   async init(_options?: AbortableOperationOptions): Promise<void> {
@@ -101,6 +121,7 @@ export class PostgresPoolDriver implements Driver {
       reportRetry: (event, details) => connections.reportRetry(event, details),
       queryTimeoutMs: resilience.queryTimeoutMs,
       cancelGraceMs: resilience.cancelGraceMs,
+      controlSlots: controlSlots(Math.min(MAX_CONTROL_CONNECTIONS, pool.config.maxConns)),
     } satisfies ConnectionDependencies);
   }
 
@@ -142,8 +163,11 @@ export class PostgresPoolDriver implements Driver {
     try {
       ({ rows } = await ours.executeQuery<{ command?: string }>(CompiledQuery.raw('commit')));
     } catch (error) {
-      // a serialization failure at commit rolled back; a lost connection leaves the outcome unknown
-      this.#transactionEnded(ours, classifyError(error).kind === 'serialization' ? 'rollback' : 'failed');
+      // An error the server reports to COMMIT (40001, a deferred constraint…) means it rolled back, as
+      // does a COMMIT refused before sending (the lease was discarded: closing it ends the
+      // transaction); only a connection lost while COMMIT was out leaves the outcome unknown.
+      const unknown = classifyError(error).kind === 'connection' && !(error instanceof ConnectionDiscardedError);
+      this.#transactionEnded(ours, unknown ? 'failed' : 'rollback');
       throw error;
     }
     // The server answers COMMIT with a ROLLBACK tag when an earlier error aborted the transaction.

@@ -13,10 +13,13 @@ function isCircuitBreaker(value: unknown): value is CircuitBreaker {
   return typeof candidate?.execute === 'function' && typeof candidate.onStateChange === 'function';
 }
 
+/** The longest delay a Node.js timer accepts (about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 function milliseconds(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new TypeError(`${field} must be an integer number of milliseconds >= 0`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new TypeError(`${field} must be an integer number of milliseconds from 0 to ${MAX_TIMER_MS}`);
   }
   return value;
 }

@@ -57,6 +57,15 @@ export function isBreakerFailure(error: unknown): boolean {
   return kind === 'connection' && code !== '53300';
 }
 
+/** SQLSTATE codes: five characters of digits and capital letters. */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/** Whether an error is an answer from the server (e.g. `28P01` wrong password), not a failure to reach it. */
+function serverAnswered(error: unknown): boolean {
+  const { kind, code } = classifyError(error);
+  return kind !== 'connection' && code !== undefined && SQLSTATE.test(code);
+}
+
 function fromCockatiel(state: CockatielState): CircuitState {
   switch (state) {
     case CockatielState.Closed:
@@ -87,7 +96,13 @@ class CockatielCircuitBreaker implements CircuitBreaker {
   constructor(name: string, threshold: number, halfOpenAfterMs: number) {
     this.name = name;
     this.#halfOpenAfterMs = halfOpenAfterMs;
-    this.#policy = circuitBreaker(handleWhen(isBreakerFailure), {
+    // cockatiel records an error its filter does not handle as a success, also for the half-open
+    // probe: a probe that was aborted, timed out waiting or met a closed pool proves nothing about
+    // the server, so it must not close the breaker. During the probe, only an answer from the
+    // server (an SQLSTATE outside the connection class) counts as a success.
+    const isFailure = (error: unknown): boolean =>
+      isBreakerFailure(error) || (this.#policy.state === CockatielState.HalfOpen && !serverAnswered(error));
+    this.#policy = circuitBreaker(handleWhen(isFailure), {
       halfOpenAfter: halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(threshold),
     });

@@ -6,7 +6,7 @@ export type TransactionOutcome = 'commit' | 'rollback' | 'failed';
 
 /** One transaction that ended (any transaction the dialect ran: `db.transaction()`, `transaction()`, controlled ones). */
 export interface TransactionEvent {
-  /** `commit`: COMMIT succeeded; `rollback`: rolled back (by ROLLBACK, or by the server on a failed COMMIT); `failed`: COMMIT's outcome is unknown (the connection was lost) or it failed otherwise. */
+  /** `commit`: COMMIT succeeded; `rollback`: rolled back (by ROLLBACK, by the server on an error reported to COMMIT, or by closing the connection); `failed`: the connection was lost while COMMIT was out, so its outcome is unknown. */
   readonly outcome: TransactionOutcome;
   /** From BEGIN until the end, in seconds. */
   readonly durationSeconds: number;

@@ -27,10 +27,13 @@ export const RETRY_DEFAULTS: ResolvedRetryOptions = Object.freeze({
   maxDelayMs: 2000,
 });
 
-function check(field: string, value: unknown, min: number, problems: string[]): void {
+/** The longest delay a Node.js timer accepts; longer ones fire at once. */
+const MAX_DELAY_MS = 2_147_483_647;
+
+function check(field: string, value: unknown, min: number, problems: string[], max = Number.MAX_SAFE_INTEGER): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    problems.push(`${field} must be an integer >= ${min}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    problems.push(max === Number.MAX_SAFE_INTEGER ? `${field} must be an integer >= ${min}` : `${field} must be an integer from ${min} to ${max}`);
   }
 }
 
@@ -46,8 +49,8 @@ export function resolveRetryOptions(options: RetryOptions | false | undefined, l
   if (typeof options !== 'object' || options === null) throw new TypeError(`${label} must be an object or false`);
   const problems: string[] = [];
   check(`${label}.maxAttempts`, options.maxAttempts, 1, problems);
-  check(`${label}.initialDelayMs`, options.initialDelayMs, 0, problems);
-  check(`${label}.maxDelayMs`, options.maxDelayMs, 0, problems);
+  check(`${label}.initialDelayMs`, options.initialDelayMs, 0, problems, MAX_DELAY_MS);
+  check(`${label}.maxDelayMs`, options.maxDelayMs, 0, problems, MAX_DELAY_MS);
   if (problems.length > 0) throw new TypeError(problems.join('; '));
   const resolved = { ...RETRY_DEFAULTS };
   for (const key of ['maxAttempts', 'initialDelayMs', 'maxDelayMs'] as const) {

@@ -1,24 +1,6 @@
-import { ExponentialBackoff, fullJitterGenerator, handleWhen, retry } from 'cockatiel';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ExponentialBackoff, fullJitterGenerator, type IBackoff } from 'cockatiel';
 import type { ResolvedRetryOptions } from './retry-options.js';
-
-/** Settles like `work`, or rejects with the signal's reason as soon as it aborts. */
-function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
-  });
-}
 
 /** One retry about to happen: reported to loggers and metrics before the delay starts. */
 export interface RetryEvent {
@@ -40,22 +22,28 @@ export type RetryReason = 'connect' | 'read' | 'transaction';
 /** What one call of {@link RetryPolicy.execute} needs besides the operation. */
 export interface RetryControl {
   readonly reason: RetryReason;
-  /** Whether the failed attempt may be repeated. Called with every failure, the last one included. */
+  /** Whether the failed attempt may be repeated. Called with every failure, the last one included (not after an abort). */
   readonly shouldRetry: (error: unknown, attempt: number) => boolean;
   /** Called before each delay. Must not throw. */
   readonly onRetry?: (event: RetryEvent) => void;
-  /** Stops retrying: an attempt is not started once it has aborted (its reason is thrown). */
+  /**
+   * Stops retrying: no attempt starts once it has aborted. Aborted during a backoff delay, the
+   * delay ends at once and its reason is thrown; aborted while an attempt runs, that attempt is
+   * not interrupted and its own outcome is final.
+   */
   readonly signal?: AbortSignal | undefined;
 }
 
 /**
  * Runs an operation and, when it fails in a way `shouldRetry` accepts, runs it again after an
- * exponential, fully jittered, capped delay, until it succeeds or the attempt budget is spent
- * (the last error is thrown). Backoff and the retry loop are cockatiel's.
+ * exponential, fully jittered, capped delay (cockatiel's `ExponentialBackoff` with its
+ * `fullJitterGenerator`), until it succeeds or the attempt budget is spent (the last error is
+ * thrown).
  *
- * The first attempt runs directly: an operation that succeeds costs one `try`. Only after a
- * retryable failure is a cockatiel policy built, whose own first "attempt" rethrows that failure,
- * so that cockatiel's backoff governs every delay, the first one included.
+ * The loop is ours rather than cockatiel's `retry()`: an aborted signal must end a backoff delay
+ * at once, which cockatiel's loop cannot, and must never interrupt an attempt that is running (its
+ * outcome, e.g. a commit, would be lost to the caller). The first attempt runs directly: an
+ * operation that succeeds costs one `try`, and the backoff is only built after a failure.
  */
 export class RetryPolicy {
   readonly options: ResolvedRetryOptions;
@@ -67,49 +55,39 @@ export class RetryPolicy {
   /** Runs `run(attempt)` (attempt is 1-based), retrying as described on the class. */
   async execute<T>(run: (attempt: number) => Promise<T>, control: RetryControl): Promise<T> {
     const { maxAttempts } = this.options;
-    let first: unknown;
-    try {
-      return await run(1);
-    } catch (error) {
-      if (maxAttempts <= 1 || !control.shouldRetry(error, 1)) throw error;
-      first = error;
-    }
-    let current = 1;
     const signal = control.signal;
-    const policy = retry(
-      handleWhen((error) => !(signal?.aborted ?? false) && control.shouldRetry(error, current)),
-      {
-        maxAttempts: maxAttempts - 1,
-        backoff: new ExponentialBackoff({
-          initialDelay: this.options.initialDelayMs,
-          maxDelay: this.options.maxDelayMs,
-          generator: fullJitterGenerator,
-        }),
-      },
-    );
-    const listener = policy.onRetry((event) => {
-      if (control.onRetry === undefined) return;
-      control.onRetry({
-        reason: control.reason,
-        attempt: current,
-        maxAttempts,
-        delayMs: event.delay,
-        error: 'error' in event ? event.error : undefined,
-      });
-    });
-    const retried = policy.execute(async ({ attempt }) => {
-      if (attempt === 0) throw first;
-      current = attempt + 1;
-      if (signal?.aborted) throw signal.reason;
-      return await run(current);
-    }, signal);
-    try {
-      if (signal === undefined) return await retried;
-      // cockatiel's backoff delay cannot be interrupted: an abort ends the wait here (the loop then stops by itself)
-      retried.catch(() => undefined);
-      return await abortable(retried, signal);
-    } finally {
-      listener.dispose();
+    let backoff: IBackoff<unknown> | undefined;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await run(attempt);
+      } catch (error) {
+        // the caller left while this attempt ran: no further attempt; the attempt's own failure is the outcome
+        if (signal?.aborted) throw error;
+        if (maxAttempts <= 1 || !control.shouldRetry(error, attempt) || attempt >= maxAttempts) throw error;
+        backoff = (backoff ?? this.#backoff()).next(undefined);
+        const delayMs = backoff.duration;
+        if (control.onRetry !== undefined) {
+          try {
+            control.onRetry({ reason: control.reason, attempt, maxAttempts, delayMs, error });
+          } catch {
+            // reporting must never change the outcome
+          }
+        }
+        try {
+          await delay(delayMs, undefined, signal === undefined ? undefined : { signal });
+        } catch {
+          // aborted during the delay: the caller gets the signal's reason, no further attempt starts
+          throw signal?.reason ?? error;
+        }
+      }
     }
+  }
+
+  #backoff(): ExponentialBackoff<number> {
+    return new ExponentialBackoff({
+      initialDelay: this.options.initialDelayMs,
+      maxDelay: this.options.maxDelayMs,
+      generator: fullJitterGenerator,
+    });
   }
 }

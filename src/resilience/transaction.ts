@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { describeError } from '../observability/describe-error.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
+import { CircuitOpenError } from '../errors/circuit-open-error.js';
 import { classifyError } from './classify-error.js';
 import { RETRY_DEFAULTS, resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry-options.js';
 import { RetryPolicy, type RetryEvent } from './retry-policy.js';
@@ -224,6 +225,8 @@ export async function transaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<D
     const { kind } = classifyError(error);
     if (kind === 'serialization') return true;
     // Before COMMIT was sent nothing can have been committed; during COMMIT the outcome is unknown.
+    // an open breaker answers for the server: repeating at once would only be refused again
+    if (error instanceof CircuitOpenError) return false;
     return kind === 'connection' && !resolvedAttempts.has(attempt);
   };
 

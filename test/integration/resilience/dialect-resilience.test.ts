@@ -132,6 +132,49 @@ describe('dialect resilience: retries, breaker, deadlines, transactions, error l
     expect(pool.stats().destroyedCount.error).to.equal(0);
   });
 
+  it('cancels a stream on the server when its signal aborts, and reuses the connection', async () => {
+    const { db, pool } = open({}, { maxConns: 1 });
+    const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+    const pid = rows[0]?.pid;
+    const controller = new AbortController();
+    const slow = sql<{ n: number }>`(select 1 as n from pg_sleep(30))`.as('slow');
+    const consumed = (async () => {
+      for await (const row of db.selectFrom(slow).selectAll().stream({ chunkSize: 10, signal: controller.signal })) void row;
+    })();
+    await eventually(async () => {
+      const active = await adminQuery<{ n: string }>(testDb, "select count(*) as n from pg_stat_activity where pid = $1 and state = 'active'", [pid]);
+      return active[0]?.n === '1';
+    });
+    controller.abort(new Error('caller left'));
+    expect((await failureOf(consumed)).message).to.equal('caller left');
+    // canceled on the server: the only connection comes back long before the 30 s sleep would end (the mocha timeout is shorter)
+    await eventually(async () => pool.stats().active === 0);
+    const again = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+    expect(again.rows[0]?.pid).to.equal(pid);
+    expect(pool.stats().destroyedCount.error).to.equal(0);
+  });
+
+  it('keeps every outcome when the logger throws', async () => {
+    const throwing = {
+      error: () => {
+        throw new Error('log transport down');
+      },
+      warn: () => {
+        throw new Error('log transport down');
+      },
+      info: () => undefined,
+      debug: () => {
+        throw new Error('log transport down');
+      },
+    };
+    const { db, pool } = open({ logger: throwing, queryTimeoutMs: 200 }, { maxConns: 1 });
+    await db.insertInto('note').values({ id: 30, body: 'x' }).execute();
+    expect(await failureOf(db.insertInto('note').values({ id: 30, body: 'again' }).execute())).to.have.property('code', '23505');
+    expect(await failureOf(sql`select pg_sleep(30)`.execute(db))).to.be.instanceOf(QueryTimeoutError);
+    await eventually(async () => pool.stats().active === 0);
+    expect((await sql<{ one: number }>`select 1 as one`.execute(db)).rows).to.deep.equal([{ one: 1 }]);
+  });
+
   it('opens the breaker after consecutive refused connections, then fails fast without connecting', async () => {
     const port = await findFreePort(); // nothing listens there
     const changes: CircuitStateChange[] = [];

@@ -181,6 +181,21 @@ describe('createCircuitBreaker', () => {
     expect(breaker.state).to.equal('closed');
   });
 
+  it('reopens when the probe ends without an answer from the server (aborted, pool timeout), but closes on a server answer', async () => {
+    const breaker = createCircuitBreaker({ name: 'db', threshold: 1, halfOpenAfterMs: 20 });
+    await failConnecting(breaker, 1);
+    for (const nothingProven of [new DOMException('caller left', 'AbortError'), withCode('timed out waiting for a connection', 'ACQUIRE_TIMEOUT')]) {
+      await waitFor(() => breaker.state === 'half-open', 'half-open');
+      expect(await failureOf(breaker.execute(async () => Promise.reject(nothingProven)))).to.equal(nothingProven);
+      expect(breaker.state, String(nothingProven)).to.equal('open');
+    }
+    // a wrong password is an answer: the server is back
+    await waitFor(() => breaker.state === 'half-open', 'half-open');
+    const answered = withCode('password authentication failed', '28P01');
+    expect(await failureOf(breaker.execute(async () => Promise.reject(answered)))).to.equal(answered);
+    expect(breaker.state).to.equal('closed');
+  });
+
   it('fails concurrent calls fast while the single probe is running', async () => {
     const breaker = createCircuitBreaker({ name: 'db', threshold: 1, halfOpenAfterMs: 20 });
     await failConnecting(breaker, 1);

@@ -48,7 +48,7 @@ describe('isReadOnlyQuery', () => {
         ),
       ),
     ).to.equal(true);
-    expect(isReadOnlyQuery(tree(db.selectNoFrom(sql<number>`1`.as('one'))))).to.equal(true);
+    expect(isReadOnlyQuery(tree(db.selectNoFrom((eb) => eb.val(1).as('one'))))).to.equal(true);
   });
 
   it('accepts a select whose `with` CTE selects', () => {
@@ -121,6 +121,19 @@ describe('isReadOnlyQuery', () => {
     for (const query of writes) {
       expect(isReadOnlyQuery(query), query.kind).to.equal(false);
     }
+  });
+
+  it('never judges a select with raw SQL anywhere in it read-only (a raw with body, modifyEnd, a raw fragment)', () => {
+    const rawCte = db
+      .with('ins', () => sql`(insert into person (id) values (1) returning id)`)
+      .selectFrom('ins' as 'person')
+      .selectAll()
+      .compile().query;
+    expect(isReadOnlyQuery(rawCte)).to.equal(false);
+    const tail = db.selectFrom('person').selectAll().modifyEnd(sql`; insert into person (id) values (2)`).compile().query;
+    expect(isReadOnlyQuery(tail)).to.equal(false);
+    const fragment = db.selectFrom('person').select(sql<number>`count(*)`.as('n')).compile().query;
+    expect(isReadOnlyQuery(fragment)).to.equal(false);
   });
 
   it('never judges raw SQL read-only', () => {

@@ -185,7 +185,7 @@ describe('RetryPolicy', () => {
     });
   });
 
-  it('stops retrying with the signal reason when the signal aborts during the retries', async () => {
+  it('stops retrying when the signal aborts during an attempt: that attempt\'s own failure is the outcome', async () => {
     const controller = new AbortController();
     const reason = new Error('caller gave up');
     const attempts: number[] = [];
@@ -197,10 +197,39 @@ describe('RetryPolicy', () => {
         throw withCode(`refused #${attempt}`, 'ECONNREFUSED');
       }, control),
     );
-    expect(error).to.equal(reason);
+    expect(error).to.have.property('message', 'refused #2');
     expect(attempts).to.deep.equal([1, 2]);
     // attempt 2 failed after the abort: no retry is announced for it
     expect(events.map((event) => event.attempt)).to.deep.equal([1]);
+  });
+
+  it('never interrupts a running attempt: a retried attempt that succeeds after the abort settles the call with its result', async () => {
+    const controller = new AbortController();
+    let finish: (() => void) | undefined;
+    const settled: string[] = [];
+    const running = policy({ maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 })
+      .execute(
+        async (attempt) => {
+          if (attempt === 1) throw withCode('refused', 'ECONNREFUSED');
+          // the second attempt is "committing" when the caller aborts
+          await new Promise<void>((resolve) => {
+            finish = resolve;
+            controller.abort(new Error('caller gave up'));
+          });
+          return 'committed';
+        },
+        { reason: 'transaction', shouldRetry: isRefused, signal: controller.signal },
+      )
+      .then(
+        (value) => void settled.push(`resolved ${value}`),
+        (error: unknown) => void settled.push(`rejected ${String(error)}`),
+      );
+    while (finish === undefined) await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled, 'the call waits for the running attempt').to.deep.equal([]);
+    finish();
+    await running;
+    expect(settled).to.deep.equal(['resolved committed']);
   });
 
   it('does not start the next attempt when the signal aborts during a delay', async () => {
@@ -226,7 +255,7 @@ describe('RetryPolicy', () => {
     expect(attempts).to.deep.equal([1]);
   });
 
-  it('stops retrying after an abort even when shouldRetry would accept the abort reason', async () => {
+  it('stops retrying after an abort even when shouldRetry would accept the failure', async () => {
     const controller = new AbortController();
     const reason = withCode('caller gave up', 'ECONNREFUSED');
     const attempts: number[] = [];
@@ -238,7 +267,7 @@ describe('RetryPolicy', () => {
         throw withCode(`refused #${attempt}`, 'ECONNREFUSED');
       }, control),
     );
-    expect(error).to.equal(reason);
+    expect(error).to.have.property('message', 'refused #2');
     expect(attempts).to.deep.equal([1, 2]);
     // once the signal has aborted no further retry may be scheduled or reported
     // attempt 2 failed after the abort: no retry is announced for it
@@ -286,8 +315,12 @@ describe('resolveRetryOptions', () => {
       message = (error as Error).message;
     }
     expect(message).to.include('retry.maxAttempts must be an integer >= 1');
-    expect(message).to.include('retry.initialDelayMs must be an integer >= 0');
-    expect(message).to.include('retry.maxDelayMs must be an integer >= 0');
+    expect(message).to.include('retry.initialDelayMs must be an integer from 0 to 2147483647');
+    expect(message).to.include('retry.maxDelayMs must be an integer from 0 to 2147483647');
+  });
+
+  it('rejects delays longer than a Node.js timer can wait', () => {
+    expect(() => resolveRetryOptions({ maxDelayMs: 2 ** 31 })).to.throw(TypeError, 'retry.maxDelayMs must be an integer from 0 to 2147483647');
   });
 
   it('rejects non-numbers, NaN and infinities', () => {
