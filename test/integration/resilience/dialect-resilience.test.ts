@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import winston from 'winston';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { createDatabase, type Database } from '../../../src/database/create-database.js';
+import { createDialect } from '../../../src/dialect/create-dialect.js';
 import type { QueryInterceptor } from '../../../src/dialect/interceptor.js';
 import { findFreePort } from '../../../src/embedded/embedded-server.js';
 import { CircuitOpenError } from '../../../src/errors/circuit-open-error.js';
@@ -236,7 +237,7 @@ describe('dialect resilience: retries, breaker, deadlines, transactions, error l
 
   it('a Kysely built on the same pool shares nothing it should not: db.destroy() keeps the pool', async () => {
     const { db, pool } = open({});
-    const other = new Kysely<Schema>({ dialect: (await import('../../../src/dialect/create-dialect.js')).createDialect({ pool }) });
+    const other = new Kysely<Schema>({ dialect: createDialect({ pool }) });
     await other.selectFrom('note').selectAll().execute();
     await other.destroy();
     expect(await db.selectFrom('note').select('id').where('id', '=', 10).execute()).to.deep.equal([{ id: 10 }]);
