@@ -11,3 +11,12 @@ export {
 } from './metrics.js';
 export { ACQUIRE_WAIT_BUCKETS, CONNECT_BUCKETS, HOLD_BUCKETS, QUERY_DURATION_BUCKETS } from './metric-families.js';
 export { DEFAULT_SLOW_QUERY_MS, queryTiming, type QueryTimingOptions } from './query-timing.js';
+export { createHealthChecker, HEALTH_CHECK_TIMEOUT_CODE, HEALTH_CHECKER_DEFAULTS, type HealthChecker, type HealthCheckerOptions } from './health-checker.js';
+export {
+  HEALTH_STATUSES,
+  type HealthMetricsSink,
+  type HealthPoolSnapshot,
+  type HealthReport,
+  type HealthStatus,
+} from './health-types.js';
+export { healthHandler, livenessHandler, metricsHandler, HEALTH_HTTP_STATUS, type HealthHandlerOptions, type HttpHandler, type MetricsSource } from './http-handlers.js';
