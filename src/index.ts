@@ -22,4 +22,4 @@ export {
   type ErrorKind,
 } from './errors/index.js';
 export * from './resilience/index.js';
-export { silentLogger, type Logger } from './observability/logger.js';
+export * from './observability/index.js';

@@ -6,9 +6,17 @@ import { InterceptorChain } from '../dialect/interceptor-chain.js';
 import { resolveConfig } from '../dialect/pg-settings.js';
 import { resolveDriverResilience } from '../dialect/resilience-settings.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
+import type { ResilienceObserver } from '../resilience/resilience-observer.js';
+import { createHealthChecker, type HealthChecker, type HealthCheckerOptions } from '../observability/health-checker.js';
 import { silentLogger } from '../observability/logger.js';
+import { componentLogger } from '../observability/logger-factory.js';
+import { createMetrics, type DatabaseMetrics } from '../observability/metrics.js';
+import { queryTiming } from '../observability/query-timing.js';
 import { createPool } from '../pool/create-pool.js';
 import type { InstrumentedPool } from '../pool/instrumented-pool.js';
+
+/** Settings of the health checker `createDatabase` runs (the pool, breaker, metrics and logger are wired). */
+export type DatabaseHealthOptions = Omit<HealthCheckerOptions, 'pool' | 'breaker' | 'metrics' | 'logger'>;
 
 /** Options of {@link createDatabase}. */
 export interface CreateDatabaseOptions extends DialectCommonOptions {
@@ -20,6 +28,20 @@ export interface CreateDatabaseOptions extends DialectCommonOptions {
   readonly kysely?: Omit<KyselyConfig, 'dialect'>;
   /** How long `close()` waits for borrowed connections before destroying them. Default: the pool's. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Where the metrics go: `createMetrics({ registry })` to report into your registry (several
+   * databases may share it; their `poolName`s must differ), `false` for none. Default: a new
+   * registry, at `database.metrics.registry`.
+   */
+  readonly metrics?: DatabaseMetrics | false;
+  /** Statements at least this slow (ms) are logged at `warn` and counted; 0 turns it off. Default 1000. */
+  readonly slowQueryMs?: number;
+  /**
+   * The health checker: its settings (`periodMs`, `timeoutMs`, `failureThreshold`…; the period
+   * defaults to the configuration's `healthCheckPeriod`), or `false` for none. It starts at once
+   * and checks periodically (unref'd timers); `close()` stops it.
+   */
+  readonly health?: DatabaseHealthOptions | false;
 }
 
 /** A ready database: the Kysely instance, its pool, and one call to shut both down. */
@@ -30,7 +52,11 @@ export interface Database<DB> {
   readonly pool: InstrumentedPool;
   /** The circuit breaker guarding `db`'s connection acquisition (`undefined` with `breaker: false`): its `state` for health and metrics. */
   readonly breaker: CircuitBreaker | undefined;
-  /** Destroys `db`, then closes the pool. Idempotent: every call returns the same promise. */
+  /** The metrics (`metrics.registry` to serve with `metricsHandler`), or `undefined` with `metrics: false`. */
+  readonly metrics: DatabaseMetrics | undefined;
+  /** The health checker (serve it with `healthHandler`), or `undefined` with `health: false`. */
+  readonly health: HealthChecker | undefined;
+  /** Stops the health checker, destroys `db`, then closes the pool. Idempotent: every call returns the same promise. */
   close(): Promise<void>;
 }
 
@@ -44,16 +70,51 @@ export interface Database<DB> {
  */
 export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput, options: CreateDatabaseOptions = {}): Database<DB> {
   const logger = options.logger ?? silentLogger;
-  const chain = InterceptorChain.of(options.interceptors, logger);
-  const resilience = resolveDriverResilience(options);
+  const poolName = options.poolName ?? 'default';
+  const metrics = options.metrics === false ? undefined : (options.metrics ?? createMetrics());
+  if (metrics !== undefined && typeof metrics.trackPool !== 'function') throw new TypeError('metrics must come from createMetrics() or be false');
+  const health = options.health;
+  if (health !== undefined && health !== false && (typeof health !== 'object' || health === null)) {
+    throw new TypeError('health must be health checker options or false');
+  }
+  const interceptors = [
+    ...(metrics === undefined && options.slowQueryMs === 0
+      ? []
+      : [queryTiming({ metrics, poolName, logger: componentLogger(logger, 'query'), ...(options.slowQueryMs === undefined ? {} : { slowQueryMs: options.slowQueryMs }) })]),
+    ...(options.interceptors ?? []),
+  ];
+  const dialectLogger = componentLogger(logger, 'dialect');
+  const chain = InterceptorChain.of(interceptors, dialectLogger);
+  const resilience = resolveDriverResilience({ ...options, observer: bothObservers(options.observer, metrics?.resilienceObserver(poolName)) });
   const resolved = resolveConfig(config, options.env ?? process.env);
-  const pool = createPool(resolved, { logger, ...(options.poolName === undefined ? {} : { name: options.poolName }) });
+  const pool = createPool(resolved, {
+    name: poolName,
+    logger: componentLogger(logger, 'pool'),
+    ...(metrics === undefined ? {} : { observer: metrics.poolObserver(poolName) }),
+  });
   const breaker = typeof resilience.breaker === 'function' ? resilience.breaker(pool) : resilience.breaker;
+  const stops: (() => void)[] = [];
   let db: Kysely<DB>;
+  let checker: HealthChecker | undefined;
   try {
-    db = new Kysely<DB>({ ...options.kysely, dialect: dialectOnPool(pool, chain, logger, { ...resilience, breaker }) });
+    if (metrics !== undefined) {
+      stops.push(metrics.trackPool(pool));
+      if (breaker !== undefined) stops.push(metrics.trackBreaker(poolName, breaker));
+    }
+    db = new Kysely<DB>({ ...options.kysely, dialect: dialectOnPool(pool, chain, dialectLogger, { ...resilience, breaker }) });
+    if (health !== false) {
+      checker = createHealthChecker({
+        ...health,
+        pool,
+        ...(breaker === undefined ? {} : { breaker }),
+        ...(metrics === undefined ? {} : { metrics: metrics.healthSink(poolName) }),
+        logger: componentLogger(logger, 'health'),
+      });
+      checker.start();
+    }
   } catch (error) {
-    // e.g. invalid Kysely options: do not leave the pool (and its warm-up connections) behind
+    // e.g. invalid Kysely or health options: do not leave the pool (and its warm-up connections) behind
+    for (const stop of stops) stop();
     pool.close().catch(() => undefined);
     throw error;
   }
@@ -62,12 +123,46 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
   const close = (): Promise<void> => {
     closing ??= (async () => {
       try {
+        await checker?.stop();
         await db.destroy();
       } finally {
-        await pool.close(closeTimeoutMs === undefined ? undefined : { timeoutMs: closeTimeoutMs });
+        try {
+          await pool.close(closeTimeoutMs === undefined ? undefined : { timeoutMs: closeTimeoutMs });
+        } finally {
+          for (const stop of stops) stop();
+        }
       }
     })();
     return closing;
   };
-  return Object.freeze({ db, pool, breaker, close });
+  return Object.freeze({ db, pool, breaker, metrics, health: checker, close });
+}
+
+/** Calls `hook`, ignoring what it throws: one observer's failure must not keep the other from its event. */
+function guarded(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // observers only observe
+  }
+}
+
+/** One observer calling both, or the one given. */
+function bothObservers(first: ResilienceObserver | undefined, second: ResilienceObserver | undefined): ResilienceObserver | undefined {
+  if (first === undefined) return second;
+  if (second === undefined) return first;
+  return Object.freeze({
+    onRetry: (event) => {
+      guarded(() => first.onRetry?.(event));
+      guarded(() => second.onRetry?.(event));
+    },
+    onCircuitStateChange: (change) => {
+      guarded(() => first.onCircuitStateChange?.(change));
+      guarded(() => second.onCircuitStateChange?.(change));
+    },
+    onTransaction: (event) => {
+      guarded(() => first.onTransaction?.(event));
+      guarded(() => second.onTransaction?.(event));
+    },
+  } satisfies ResilienceObserver);
 }

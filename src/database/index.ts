@@ -1,2 +1,2 @@
 /** One call that wires configuration, pool and dialect into a Kysely instance. */
-export { createDatabase, type CreateDatabaseOptions, type Database } from './create-database.js';
+export { createDatabase, type CreateDatabaseOptions, type Database, type DatabaseHealthOptions } from './create-database.js';
