@@ -7,7 +7,7 @@ import { resolveConfig } from '../dialect/pg-settings.js';
 import { resolveDriverResilience } from '../dialect/resilience-settings.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { ResilienceObserver } from '../resilience/resilience-observer.js';
-import { createHealthChecker, type HealthChecker, type HealthCheckerOptions } from '../observability/health-checker.js';
+import { checkHealthOptions, createHealthChecker, type HealthChecker, type HealthCheckerOptions } from '../observability/health-checker.js';
 import { silentLogger } from '../observability/logger.js';
 import { componentLogger } from '../observability/logger-factory.js';
 import { createMetrics, type DatabaseMetrics } from '../observability/metrics.js';
@@ -77,6 +77,7 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
   if (health !== undefined && health !== false && (typeof health !== 'object' || health === null)) {
     throw new TypeError('health must be health checker options or false');
   }
+  if (health !== undefined && health !== false) checkHealthOptions(health);
   const interceptors = [
     ...(metrics === undefined && options.slowQueryMs === 0
       ? []
@@ -87,6 +88,9 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
   const chain = InterceptorChain.of(interceptors, dialectLogger);
   const resilience = resolveDriverResilience({ ...options, observer: bothObservers(options.observer, metrics?.resilienceObserver(poolName)) });
   const resolved = resolveConfig(config, options.env ?? process.env);
+  if (metrics?.hasPool(poolName)) {
+    throw new TypeError(`a pool named "${poolName}" already reports into this metrics registry: give each database its own poolName`);
+  }
   const pool = createPool(resolved, {
     name: poolName,
     logger: componentLogger(logger, 'pool'),
@@ -163,6 +167,10 @@ function bothObservers(first: ResilienceObserver | undefined, second: Resilience
     onTransaction: (event) => {
       guarded(() => first.onTransaction?.(event));
       guarded(() => second.onTransaction?.(event));
+    },
+    onAcquireFailure: (event) => {
+      guarded(() => first.onAcquireFailure?.(event));
+      guarded(() => second.onAcquireFailure?.(event));
     },
   } satisfies ResilienceObserver);
 }

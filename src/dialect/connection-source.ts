@@ -62,12 +62,24 @@ export class ConnectionSource {
     const breaker = this.#breaker;
     const acquireOnce = (): Promise<PooledConnection> => this.#pool.acquire(options);
     const once = breaker === undefined ? acquireOnce : () => breaker.execute(acquireOnce);
-    return this.#retry.execute(once, {
-      reason: 'connect',
-      shouldRetry: isRetryableConnectFailure,
-      onRetry: (event) => this.reportRetry(event, undefined),
-      signal,
-    });
+    return this.#retry
+      .execute(once, {
+        reason: 'connect',
+        shouldRetry: isRetryableConnectFailure,
+        onRetry: (event) => this.reportRetry(event, undefined),
+        signal,
+      })
+      .catch((error: unknown) => {
+        // a caller that aborted its own signal is not a failure to get a connection
+        if (!(signal?.aborted ?? false)) {
+          try {
+            this.#observer?.onAcquireFailure?.({ error });
+          } catch {
+            // observers only observe
+          }
+        }
+        throw error;
+      });
   }
 
   /** Stops following the breaker's state (which may be shared and outlive this source). */

@@ -183,6 +183,9 @@ function settingsOf(options: HealthCheckerOptions): Settings {
   };
 }
 
+/** The abort reason of a probe ended by `stop()`: its outcome is not recorded. */
+const STOPPED = new Error('the health checker was stopped');
+
 class PoolHealthChecker implements HealthChecker {
   readonly #settings: Settings;
   #latest: HealthReport | undefined;
@@ -193,6 +196,8 @@ class PoolHealthChecker implements HealthChecker {
   /** The status the logger last heard of; the baseline is `healthy`, so a healthy first check logs nothing. */
   #loggedStatus: HealthStatus = 'healthy';
   readonly #sinkFailed = new Set<string>();
+  /** The running probe's controller, so that `stop()` can end it at once. */
+  #probeController: AbortController | undefined;
 
   constructor(settings: Settings) {
     this.#settings = settings;
@@ -220,11 +225,13 @@ class PoolHealthChecker implements HealthChecker {
     void this.check();
   }
 
+  /** Stops the periodic checks and ends a check in flight at once (its result is dropped), e.g. so that shutdown never waits for a probe of a dead server. */
   async stop(): Promise<void> {
     if (this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
+    this.#probeController?.abort(STOPPED);
     await this.#inFlight;
   }
 
@@ -240,6 +247,8 @@ class PoolHealthChecker implements HealthChecker {
       probe = { ok: false, error, acquireMs: null, queryMs: null, totalMs: 0 };
     }
     poolSnapshot ??= Object.freeze({ total: 0, idle: 0, active: 0, waiting: 0, max: this.#settings.pool.config.maxConns });
+    // a check ended by stop() says nothing about the database: keep the last verdict
+    if (!probe.ok && probe.error === STOPPED) return this.report();
     const report = this.#evaluate(probe, poolSnapshot);
     this.#latest = report;
     this.#notify(probe, report);
@@ -251,6 +260,7 @@ class PoolHealthChecker implements HealthChecker {
     const { pool, timeoutMs, query } = this.#settings;
     const started = performance.now();
     const controller = new AbortController();
+    this.#probeController = controller;
     const timer = setTimeout(() => controller.abort(timeoutError(timeoutMs)), timeoutMs);
     timer.unref();
     const failed = (error: unknown, acquireMs: number | null): Probe => ({
@@ -412,6 +422,20 @@ class PoolHealthChecker implements HealthChecker {
       }
     }
   }
+}
+
+/**
+ * Validates health checker settings before there is a pool (as `createDatabase` does, so that a
+ * mistake throws before any connection opens). Throws the same `TypeError`s as
+ * {@link createHealthChecker}.
+ */
+export function checkHealthOptions(options: Omit<HealthCheckerOptions, 'pool'>): void {
+  const placeholder = {
+    acquire: () => Promise.reject(new Error('placeholder')),
+    stats: () => undefined,
+    config: { healthCheckPeriodMs: HEALTH_CHECKER_DEFAULTS.timeoutMs, maxConns: 1 },
+  } as unknown as InstrumentedPool;
+  settingsOf({ ...options, pool: placeholder });
 }
 
 /**

@@ -11,7 +11,7 @@ export {
 } from './metrics.js';
 export { ACQUIRE_WAIT_BUCKETS, CONNECT_BUCKETS, HOLD_BUCKETS, QUERY_DURATION_BUCKETS } from './metric-families.js';
 export { DEFAULT_SLOW_QUERY_MS, queryTiming, type QueryTimingOptions } from './query-timing.js';
-export { createHealthChecker, HEALTH_CHECK_TIMEOUT_CODE, HEALTH_CHECKER_DEFAULTS, type HealthChecker, type HealthCheckerOptions } from './health-checker.js';
+export { checkHealthOptions, createHealthChecker, HEALTH_CHECK_TIMEOUT_CODE, HEALTH_CHECKER_DEFAULTS, type HealthChecker, type HealthCheckerOptions } from './health-checker.js';
 export {
   HEALTH_STATUSES,
   type HealthMetricsSink,

@@ -57,6 +57,11 @@ const DEFAULT_REDACT_KEYS: readonly RegExp[] = [
   /authorization/i,
   /cookie/i,
   /connection[_-]?string/i,
+  /passphrase/i,
+  /private[_-]?key/i,
+  /^credentials?$/i,
+  /^pass$/i,
+  /^pw$/i,
 ];
 
 /**
@@ -67,10 +72,21 @@ const DEFAULT_REDACT_KEYS: readonly RegExp[] = [
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#:]*:)(\S*)@/gi;
 /** libpq keyword form (`password=secret`, `password='a b'`), also `PGPASSWORD=` and `?password=` in URLs. */
 const KEYWORD_PASSWORD = /((?:password|passwd|pwd)\s*=\s*)('(?:\\.|[^'\\])*'?|"(?:\\.|[^"\\])*"?|[^\s'"]\S*)/gi;
+/** Secrets in URL query strings: `?token=…`, `&access_token=…`, `api_key=…`, `secret=…`. */
+const QUERY_SECRET = /([?&;](?:[a-z_]*token|api[_-]?key|secret|signature|sig)=)([^&#\s]*)/gi;
+/** A secret key quoted in JSON or a JS literal inside a string: `"password":"x"`, `token: 'x'`. */
+const QUOTED_SECRET = /((["']?)(?:password|passwd|secret|token|api[_-]?key|authorization|passphrase)\2\s*:\s*)("(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|[^\s,}]+)/gi;
+/** SQL that sets a password inline (`ALTER ROLE … PASSWORD 'x'`, `CREATE USER … WITH PASSWORD 'x'`). */
+const SQL_PASSWORD = /(\bpassword\s+)('(?:''|[^'])*'|E'(?:\\.|''|[^'\\])*')/gi;
 
-/** Masks URL credentials and `password=` values in `text`. */
-function redactString(text: string): string {
-  return text.replace(URL_CREDENTIALS, `$1${MASK}@`).replace(KEYWORD_PASSWORD, `$1${MASK}`);
+/** Masks URL credentials, `password=` values, secrets in query strings and quoted keys, and inline SQL passwords in `text`. */
+export function redactString(text: string): string {
+  return text
+    .replace(URL_CREDENTIALS, `$1${MASK}@`)
+    .replace(KEYWORD_PASSWORD, `$1${MASK}`)
+    .replace(QUERY_SECRET, `$1${MASK}`)
+    .replace(QUOTED_SECRET, `$1"${MASK}"`)
+    .replace(SQL_PASSWORD, `$1'${MASK}'`);
 }
 
 type KeyTest = (key: string) => boolean;

@@ -20,7 +20,7 @@ export const HOLD_BUCKETS: readonly number[] = Object.freeze([0.001, 0.005, 0.01
 export interface MetricFamilies {
   readonly connections: Gauge<'pool' | 'state'>;
   readonly connectionsMax: Gauge<'pool'>;
-  readonly connectionsMin: Gauge<'pool'>;
+  readonly connectionsIdleMin: Gauge<'pool'>;
   readonly pendingRequests: Gauge<'pool'>;
   readonly waitTime: Histogram<'pool'>;
   readonly createTime: Histogram<'pool'>;
@@ -80,9 +80,9 @@ export function registerFamilies(registry: Registry, collectors: Collectors): Me
     new Histogram<L>({ name, help, labelNames, buckets: [...buckets], registers });
 
   const families: MetricFamilies = Object.freeze({
-    connections: gauge('db_client_connections', 'Open connections of the pool, by state: idle or used (borrowed).', ['pool', 'state'], collectPools),
-    connectionsMax: gauge('db_client_connections_max', 'Most connections the pool may open (maxConns).', ['pool'], collectPools),
-    connectionsMin: gauge('db_client_connections_min', 'Connections the pool keeps open (minConns).', ['pool'], collectPools),
+    connections: gauge('db_client_connections_usage', 'Open connections of the pool, by state: idle or used (borrowed).', ['pool', 'state'], collectPools),
+    connectionsMax: gauge('db_client_connection_max', 'Most connections the pool may open (maxConns).', ['pool'], collectPools),
+    connectionsIdleMin: gauge('db_client_connection_idle_min', 'Connections the pool keeps open even when idle (minConns).', ['pool'], collectPools),
     pendingRequests: gauge(
       'db_client_connection_pending_requests',
       'Callers waiting for a connection (for one to be released or opened).',
@@ -99,9 +99,9 @@ export function registerFamilies(registry: Registry, collectors: Collectors): Me
       ['pool', 'reason'],
       collectPools,
     ),
-    created: counter('db_client_connections_created_total', 'Connections opened.', ['pool'], collectPools),
+    created: counter('db_client_connection_created_total', 'Connections opened.', ['pool'], collectPools),
     closed: counter(
-      'db_client_connections_closed_total',
+      'db_client_connection_closed_total',
       'Connections closed, by reason: idle, lifetime, error (broken or fatal error) or shutdown.',
       ['pool', 'reason'],
       collectPools,
@@ -122,7 +122,7 @@ export function registerFamilies(registry: Registry, collectors: Collectors): Me
     ),
     errors: counter(
       'db_client_errors_total',
-      'Failed statements, by operation, error kind and SQLSTATE class (none for client-side errors).',
+      'Failed statements, by operation, error kind and SQLSTATE class (none for client-side errors); operation none: refused before any statement ran (no connection could be had).',
       ['pool', 'operation', 'kind', 'sqlstate_class'],
     ),
     slowQueries: counter('db_client_slow_queries_total', 'Statements slower than the slow-query threshold.', ['pool', 'operation']),

@@ -1,8 +1,9 @@
 import { Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { QueryOperation } from '../dialect/query-operation.js';
 import type { InstrumentedPool, PoolObserver } from '../pool/instrumented-pool.js';
 import type { CircuitBreaker, CircuitState } from '../resilience/circuit-breaker.js';
-import { classifyError } from '../resilience/classify-error.js';
+import { classifyError, isSqlState } from '../resilience/classify-error.js';
 import type { ResilienceObserver } from '../resilience/resilience-observer.js';
 import { HEALTH_STATUSES, type HealthMetricsSink, type HealthStatus } from './health-types.js';
 import { LabelLimiter } from './label-limiter.js';
@@ -10,11 +11,15 @@ import { registerFamilies, type MetricFamilies } from './metric-families.js';
 
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
-  /** The prom-client registry to register into. Default: a new `Registry`. */
+  /**
+   * The prom-client registry to register into (prom-client is a peer dependency: the
+   * application's own copy is used). Default: a new `Registry`.
+   */
   readonly registry?: Registry;
   /**
    * Most distinct values of the `table` label per registry; later new tables are reported as
-   * `other`. Default 200. Only honoured by the first `createMetrics` call on a registry.
+   * `(other)`. Default 50. Fixed by the first `createMetrics` call on a registry: a later call
+   * asking for another value throws.
    */
   readonly maxTableLabels?: number;
 }
@@ -25,7 +30,9 @@ export interface QuerySample {
   /** The main table (the target of a write, the first table of a select), if the query tree names one. */
   readonly table: string | undefined;
   readonly durationSeconds: number;
-  /** The error the statement failed with; `undefined` when it succeeded. */
+  /** Whether the statement failed. */
+  readonly failed: boolean;
+  /** The error it failed with. */
   readonly error?: unknown;
 }
 
@@ -77,6 +84,14 @@ export interface DatabaseMetrics {
   recordQuery(poolName: string, sample: QuerySample): void;
   /** Counts one statement above the slow-query threshold. */
   recordSlowQuery(poolName: string, operation: QueryOperation): void;
+  /**
+   * Counts a statement refused before it could run: no connection could be had (acquire
+   * timeout, open breaker, refused connection). Recorded in `db_client_errors_total` with
+   * `operation="none"` (Kysely asks for the connection before it hands over the statement).
+   */
+  recordRefused(poolName: string, error: unknown): void;
+  /** Whether a pool of that name reports into this registry. */
+  hasPool(poolName: string): boolean;
   /** The statement cache counters of a pool. */
   statementCache(poolName: string): StatementCacheCounters;
   /** The result cache counters of a pool. */
@@ -89,18 +104,23 @@ interface RegistryState {
   readonly pools: Map<string, InstrumentedPool>;
   readonly breakers: Map<string, CircuitBreaker>;
   readonly tables: LabelLimiter;
+  readonly maxTableLabels: number;
+  /** Per pool: how to remove each series with several labels it has fed, so that closing it leaves nothing behind. */
+  readonly series: Map<string, Map<string, () => void>>;
 }
 
 const states = new WeakMap<Registry, RegistryState>();
 
-const DEFAULT_MAX_TABLE_LABELS = 200;
+/** The `table` label of a statement whose query tree names no table (raw SQL). Parentheses keep it apart from real table names. */
+const NO_TABLE = '(none)';
+
+const DEFAULT_MAX_TABLE_LABELS = 50;
 const BREAKER_STATES: readonly CircuitState[] = ['closed', 'open', 'half-open'];
-const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 function collectPools(state: RegistryState, families: MetricFamilies): void {
-  const { connections, connectionsMax, connectionsMin, pendingRequests, timeouts, acquireErrors, created, closed, connectErrors, leaks, idleErrors } =
+  const { connections, connectionsMax, connectionsIdleMin, pendingRequests, timeouts, acquireErrors, created, closed, connectErrors, leaks, idleErrors } =
     families;
-  for (const family of [connections, connectionsMax, connectionsMin, pendingRequests, timeouts, acquireErrors, created, closed, connectErrors, leaks, idleErrors]) {
+  for (const family of [connections, connectionsMax, connectionsIdleMin, pendingRequests, timeouts, acquireErrors, created, closed, connectErrors, leaks, idleErrors]) {
     family.reset();
   }
   for (const [pool, instance] of state.pools) {
@@ -108,7 +128,7 @@ function collectPools(state: RegistryState, families: MetricFamilies): void {
     connections.set({ pool, state: 'idle' }, stats.idle);
     connections.set({ pool, state: 'used' }, stats.active);
     connectionsMax.set({ pool }, stats.max);
-    connectionsMin.set({ pool }, stats.min);
+    connectionsIdleMin.set({ pool }, stats.min);
     pendingRequests.set({ pool }, stats.waiting);
     timeouts.inc({ pool }, stats.acquireTimeoutCount);
     acquireErrors.inc({ pool, reason: 'error' }, stats.acquireErrorCount);
@@ -141,16 +161,45 @@ function stateOf(registry: Registry, maxTableLabels: number): RegistryState {
         if (holder.state !== undefined) collectBreakers(holder.state, f);
       },
     });
-    state = { families, pools: new Map(), breakers: new Map(), tables: new LabelLimiter(maxTableLabels) };
+    state = { families, pools: new Map(), breakers: new Map(), tables: new LabelLimiter(maxTableLabels), maxTableLabels, series: new Map() };
     holder.state = state;
     states.set(registry, state);
+  }
+  if (state.maxTableLabels !== maxTableLabels) {
+    throw new TypeError(`this registry's metrics were created with maxTableLabels ${state.maxTableLabels}; asked for ${maxTableLabels}`);
   }
   return state;
 }
 
-function sqlstateClass(error: unknown): string {
-  const { code } = classifyError(error);
-  return code !== undefined && SQLSTATE.test(code) ? code.slice(0, 2) : 'none';
+/** The SQLSTATE class of a code (`23` of `23505`), or `none` for socket and library codes. */
+function sqlstateClass(code: string | undefined): string {
+  return isSqlState(code) ? code.slice(0, 2) : 'none';
+}
+
+type AnyFamily = Counter<string> | Gauge<string> | Histogram<string>;
+
+/** Remembers that `labels` of `family` were fed for `pool`, so that {@link forgetPool} can remove them. */
+function remember(state: RegistryState, family: AnyFamily, name: string, labels: Record<string, string>): void {
+  let seen = state.series.get(labels.pool ?? '');
+  if (seen === undefined) {
+    seen = new Map();
+    state.series.set(labels.pool ?? '', seen);
+  }
+  const key = `${name}${JSON.stringify(labels)}`;
+  if (!seen.has(key)) seen.set(key, () => family.remove(labels));
+}
+
+/** Removes every series of a pool that stopped reporting (a closed pool leaves nothing behind). */
+function forgetPool(state: RegistryState, pool: string): void {
+  const seen = state.series.get(pool);
+  if (seen === undefined) return;
+  state.series.delete(pool);
+  for (const remove of seen.values()) remove();
+}
+
+function isRegistry(value: unknown): value is Registry {
+  const candidate = value as Partial<Registry> | undefined;
+  return typeof candidate?.registerMetric === 'function' && typeof candidate.metrics === 'function' && typeof candidate.getSingleMetric === 'function';
 }
 
 function positiveCount(count: number | undefined): number {
@@ -165,11 +214,18 @@ function positiveCount(count: number | undefined): number {
  */
 export function createMetrics(options: MetricsOptions = {}): DatabaseMetrics {
   const registry = options.registry ?? new Registry();
-  if (!(registry instanceof Registry)) throw new TypeError('metrics registry must be a prom-client Registry');
+  // duck-typed: a registry of the application's prom-client is what counts, not this module's class
+  if (!isRegistry(registry)) throw new TypeError('metrics registry must be a prom-client Registry');
   const maxTableLabels = options.maxTableLabels ?? DEFAULT_MAX_TABLE_LABELS;
   if (!Number.isInteger(maxTableLabels) || maxTableLabels < 1) throw new TypeError('maxTableLabels must be an integer >= 1');
   const state = stateOf(registry, maxTableLabels);
   const f = state.families;
+  const recordRefused = (poolName: string, error: unknown): void => {
+    const { kind, code } = classifyError(error);
+    const labels = { pool: poolName, operation: 'none', kind, sqlstate_class: sqlstateClass(code) };
+    remember(state, f.errors, 'errors', labels);
+    f.errors.inc(labels);
+  };
 
   return Object.freeze({
     registry,
@@ -180,11 +236,14 @@ export function createMetrics(options: MetricsOptions = {}): DatabaseMetrics {
       }
       state.pools.set(pool.name, pool);
       return () => {
-        if (state.pools.get(pool.name) === pool) state.pools.delete(pool.name);
+        if (state.pools.get(pool.name) !== pool) return;
+        state.pools.delete(pool.name);
+        forgetPool(state, pool.name);
       };
     },
     poolObserver(poolName: string): PoolObserver {
       const labels = { pool: poolName };
+      for (const [name, family] of [['wait', f.waitTime], ['create', f.createTime], ['use', f.useTime]] as const) remember(state, family, name, labels);
       return Object.freeze({
         onAcquire: (event: { readonly waitSeconds: number }) => f.waitTime.observe(labels, event.waitSeconds),
         onConnect: (event: { readonly connectSeconds: number }) => f.createTime.observe(labels, event.connectSeconds),
@@ -193,17 +252,32 @@ export function createMetrics(options: MetricsOptions = {}): DatabaseMetrics {
     },
     resilienceObserver(poolName: string): ResilienceObserver {
       return Object.freeze({
-        onRetry: (event) => f.retries.inc({ pool: poolName, reason: event.reason }),
-        onTransaction: (event) => f.transactionDuration.observe({ pool: poolName, outcome: event.outcome }, event.durationSeconds),
+        onRetry: (event) => {
+          const labels = { pool: poolName, reason: event.reason };
+          remember(state, f.retries, 'retries', labels);
+          f.retries.inc(labels);
+        },
+        onTransaction: (event) => {
+          const labels = { pool: poolName, outcome: event.outcome };
+          remember(state, f.transactionDuration, 'transactions', labels);
+          f.transactionDuration.observe(labels, event.durationSeconds);
+        },
+        onAcquireFailure: (event) => recordRefused(poolName, event.error),
       } satisfies ResilienceObserver);
     },
     trackBreaker(poolName: string, breaker: CircuitBreaker): () => void {
+      const existing = state.breakers.get(poolName);
+      if (existing !== undefined && existing !== breaker) {
+        throw new TypeError(`a breaker of pool "${poolName}" already reports into this registry: give each pool its own name`);
+      }
       state.breakers.set(poolName, breaker);
       return () => {
         if (state.breakers.get(poolName) === breaker) state.breakers.delete(poolName);
       };
     },
     healthSink(poolName: string): HealthMetricsSink {
+      for (const status of HEALTH_STATUSES) remember(state, f.healthStatus, 'health', { pool: poolName, status });
+      for (const outcome of ['success', 'error']) remember(state, f.healthCheckDuration, 'check', { pool: poolName, outcome });
       return Object.freeze({
         checked: (durationSeconds: number, ok: boolean) =>
           f.healthCheckDuration.observe({ pool: poolName, outcome: ok ? 'success' : 'error' }, durationSeconds),
@@ -213,18 +287,31 @@ export function createMetrics(options: MetricsOptions = {}): DatabaseMetrics {
       });
     },
     recordQuery(poolName: string, sample: QuerySample): void {
-      const table = state.tables.value(sample.table ?? 'none');
-      const outcome = sample.error === undefined ? 'success' : 'error';
-      f.operationDuration.observe({ pool: poolName, operation: sample.operation, table, outcome }, sample.durationSeconds);
-      if (sample.error !== undefined) {
-        f.errors.inc({ pool: poolName, operation: sample.operation, kind: classifyError(sample.error).kind, sqlstate_class: sqlstateClass(sample.error) });
+      const table = state.tables.value(sample.table ?? NO_TABLE);
+      const labels = { pool: poolName, operation: sample.operation, table, outcome: sample.failed ? 'error' : 'success' };
+      remember(state, f.operationDuration, 'duration', labels);
+      f.operationDuration.observe(labels, sample.durationSeconds);
+      if (sample.failed) {
+        const { kind, code } = classifyError(sample.error);
+        const errorLabels = { pool: poolName, operation: sample.operation, kind, sqlstate_class: sqlstateClass(code) };
+        remember(state, f.errors, 'errors', errorLabels);
+        f.errors.inc(errorLabels);
       }
     },
     recordSlowQuery(poolName: string, operation: QueryOperation): void {
-      f.slowQueries.inc({ pool: poolName, operation });
+      const labels = { pool: poolName, operation };
+      remember(state, f.slowQueries, 'slow', labels);
+      f.slowQueries.inc(labels);
+    },
+    recordRefused,
+    hasPool(poolName: string): boolean {
+      return state.pools.has(poolName);
     },
     statementCache(poolName: string): StatementCacheCounters {
       const labels = { pool: poolName };
+      for (const [name, family] of [['sh', f.statementCacheHits], ['sm', f.statementCacheMisses], ['se', f.statementCacheEvictions], ['sr', f.statementCacheReprepares]] as const) {
+        remember(state, family, name, labels);
+      }
       return Object.freeze({
         hit: () => f.statementCacheHits.inc(labels),
         miss: () => f.statementCacheMisses.inc(labels),
@@ -234,6 +321,9 @@ export function createMetrics(options: MetricsOptions = {}): DatabaseMetrics {
     },
     resultCache(poolName: string): ResultCacheCounters {
       const labels = { pool: poolName };
+      for (const [name, family] of [['rh', f.resultCacheHits], ['rm', f.resultCacheMisses], ['re', f.resultCacheEvictions], ['ri', f.resultCacheInvalidations]] as const) {
+        remember(state, family, name, labels);
+      }
       return Object.freeze({
         hit: () => f.resultCacheHits.inc(labels),
         miss: () => f.resultCacheMisses.inc(labels),

@@ -2,6 +2,7 @@ import type { QueryInterceptor } from '../dialect/interceptor.js';
 import type { QueryContext } from '../dialect/query-context.js';
 import { classifyError } from '../resilience/classify-error.js';
 import { silentLogger, type Logger } from './logger.js';
+import { redactString } from './logger-factory.js';
 import type { DatabaseMetrics } from './metrics.js';
 
 /** Options of {@link queryTiming}. */
@@ -47,10 +48,12 @@ export function queryTiming(options: QueryTimingOptions = {}): QueryInterceptor 
     const durationMs = ctx.durationMs ?? 0;
     const operation = ctx.operation;
     const table = ctx.tables[0];
-    metrics?.recordQuery(poolName, { operation, table, durationSeconds: durationMs / 1000, ...(failed ? { error } : {}) });
+    metrics?.recordQuery(poolName, { operation, table, durationSeconds: durationMs / 1000, failed, error });
     if (slowQueryMs > 0 && durationMs >= slowQueryMs) {
       metrics?.recordSlowQuery(poolName, operation);
-      const sql = ctx.sql.length > maxSqlLength ? `${ctx.sql.slice(0, maxSqlLength)}… [${ctx.sql.length - maxSqlLength} more characters]` : ctx.sql;
+      // inline secrets (ALTER ROLE … PASSWORD '…' cannot take parameters) are masked, whatever logger receives it
+      const text = redactString(ctx.sql);
+      const sql = text.length > maxSqlLength ? `${text.slice(0, maxSqlLength)}… [${text.length - maxSqlLength} more characters]` : text;
       logger.warn('slow query', {
         pool: poolName,
         operation,

@@ -94,6 +94,11 @@ const RETRYABLE_SQLSTATES: ReadonlySet<string> = new Set(['40001', '40P01', '533
  */
 const RETRYABLE_CONNECT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EAI_AGAIN']);
 
+/** Whether `code` is an SQLSTATE (five characters in one of PostgreSQL's classes), not a socket or library code. */
+export function isSqlState(code: string | undefined): code is string {
+  return code !== undefined && SQLSTATE.test(code);
+}
+
 function property(value: object, name: string): unknown {
   return (value as Record<string, unknown>)[name];
 }

@@ -25,4 +25,9 @@ export interface ResilienceObserver {
   onCircuitStateChange?(change: CircuitStateChange): void;
   /** A transaction ended. */
   onTransaction?(event: TransactionEvent): void;
+  /**
+   * No connection could be had for a statement (after the connect retries): acquire timeout,
+   * open breaker, refused connection, closed pool. Nothing was sent.
+   */
+  onAcquireFailure?(event: { readonly error: unknown }): void;
 }

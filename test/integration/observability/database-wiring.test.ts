@@ -30,8 +30,8 @@ describe('observability: createDatabase wires metrics, query timing, health and 
       const report = await database.health?.check();
       expect(report?.status).to.equal('healthy');
       const text = await database.metrics?.registry.metrics();
-      expect(text).to.include('db_client_operation_duration_seconds_count{pool="wired",operation="select",table="none",outcome="success"} 1');
-      expect(text).to.include('db_client_connections_max{pool="wired"} 10');
+      expect(text).to.include('db_client_operation_duration_seconds_count{pool="wired",operation="select",table="(none)",outcome="success"} 1');
+      expect(text).to.include('db_client_connection_max{pool="wired"} 10');
       expect(text).to.include('db_client_circuit_breaker_state{pool="wired",state="closed"} 1');
       expect(text).to.include('db_client_health_status{pool="wired",status="healthy"} 1');
     } finally {
@@ -49,8 +49,8 @@ describe('observability: createDatabase wires metrics, query timing, health and 
       await sql`select pg_sleep(0.01)`.execute(first.db);
       await sql`select 2`.execute(second.db);
       const text = await registry.metrics();
-      expect(text).to.include('db_client_connections_max{pool="first"}');
-      expect(text).to.include('db_client_connections_max{pool="second"}');
+      expect(text).to.include('db_client_connection_max{pool="first"}');
+      expect(text).to.include('db_client_connection_max{pool="second"}');
       expect(text).to.include('db_client_slow_queries_total{pool="first",operation="select"} 1');
       const slow = lines.find((line) => line.message === 'slow query');
       expect(slow?.level).to.equal('warn');

@@ -280,14 +280,18 @@ describe('health checker', () => {
     expect(sink.checks.length).to.equal(count + 1);
   });
 
-  it('waits in stop() for the check in flight', async () => {
+  it('ends the check in flight in stop() at once, without recording it, and closes its connection', async () => {
+    const target = pool();
     const sink = new RecordingSink();
-    const checker = createHealthChecker({ pool: pool(), metrics: sink, query: 'select pg_sleep(0.2)', slowCheckMs: 10_000 });
-    checker.start(); // the first check starts at once
-    expect(sink.checks).to.have.length(0);
+    const checker = createHealthChecker({ pool: target, metrics: sink, query: 'select pg_sleep(30)', slowCheckMs: 60_000, timeoutMs: 60_000 });
+    const before = checker.report(); // 'not checked yet'
+    checker.start(); // the first periodic check starts at once and would sleep 30 s
+    await waitFor('the check to hold a connection', () => target.stats().active === 1);
+    // stop() does not wait for the 30 s sleep (the mocha timeout is shorter)
     await checker.stop();
-    expect(sink.checks.length, 'the first check ended before stop() resolved').to.equal(1);
-    expect(checker.report().status).to.equal('healthy');
+    expect(checker.report(), 'the ended check changed nothing').to.deep.equal(before);
+    expect(sink.checks, 'the ended check was not recorded').to.have.length(0);
+    await waitFor('the connection to be released', () => target.stats().active === 0);
   });
 
   it('shares one check among concurrent check() calls', async () => {

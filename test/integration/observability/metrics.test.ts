@@ -90,8 +90,8 @@ describe('observability: Prometheus metrics', () => {
     expect(await countOf(registry, duration, { pool: 'main', operation: 'select', table: 'item', outcome: 'success' })).to.equal(3);
     expect(await countOf(registry, duration, { pool: 'main', operation: 'insert', table: 'item', outcome: 'success' })).to.equal(1);
     expect(await countOf(registry, duration, { pool: 'main', operation: 'insert', table: 'item', outcome: 'error' })).to.equal(1);
-    expect(await countOf(registry, duration, { pool: 'main', operation: 'select', table: 'none', outcome: 'success' })).to.equal(1);
-    expect(await countOf(registry, duration, { pool: 'main', operation: 'select', table: 'none', outcome: 'error' })).to.equal(1);
+    expect(await countOf(registry, duration, { pool: 'main', operation: 'select', table: '(none)', outcome: 'success' })).to.equal(1);
+    expect(await countOf(registry, duration, { pool: 'main', operation: 'select', table: '(none)', outcome: 'error' })).to.equal(1);
     const errors = 'db_client_errors_total';
     expect(await valueOf(registry, errors, { pool: 'main', operation: 'insert', kind: 'constraint', sqlstate_class: '23' })).to.equal(1);
     expect(await valueOf(registry, errors, { pool: 'main', operation: 'select', kind: 'programming', sqlstate_class: '42' })).to.equal(1);
@@ -99,18 +99,18 @@ describe('observability: Prometheus metrics', () => {
 
   it('reports the pool from its stats at scrape time: connections, max, waiting, created, acquisitions', async () => {
     const stats = pool.stats();
-    expect(await valueOf(registry, 'db_client_connections', { pool: 'main', state: 'idle' })).to.equal(stats.idle);
-    expect(await valueOf(registry, 'db_client_connections', { pool: 'main', state: 'used' })).to.equal(0);
-    expect(await valueOf(registry, 'db_client_connections_max', { pool: 'main' })).to.equal(2);
+    expect(await valueOf(registry, 'db_client_connections_usage', { pool: 'main', state: 'idle' })).to.equal(stats.idle);
+    expect(await valueOf(registry, 'db_client_connections_usage', { pool: 'main', state: 'used' })).to.equal(0);
+    expect(await valueOf(registry, 'db_client_connection_max', { pool: 'main' })).to.equal(2);
     expect(await valueOf(registry, 'db_client_connection_pending_requests', { pool: 'main' })).to.equal(0);
-    expect(await valueOf(registry, 'db_client_connections_created_total', { pool: 'main' })).to.equal(stats.createdCount);
-    expect(await valueOf(registry, 'db_client_connections_closed_total', { pool: 'main', reason: 'error' })).to.equal(stats.destroyedCount.error);
+    expect(await valueOf(registry, 'db_client_connection_created_total', { pool: 'main' })).to.equal(stats.createdCount);
+    expect(await valueOf(registry, 'db_client_connection_closed_total', { pool: 'main', reason: 'error' })).to.equal(stats.destroyedCount.error);
     expect(await countOf(registry, 'db_client_connection_wait_time_seconds', { pool: 'main' })).to.equal(stats.acquireCount);
     expect(await countOf(registry, 'db_client_connection_create_time_seconds', { pool: 'main' })).to.equal(stats.createdCount);
     expect(await countOf(registry, 'db_client_connection_use_time_seconds', { pool: 'main' })).to.equal(stats.acquireCount);
     // a connection held: used 1 at the next scrape
     await db.connection().execute(async () => {
-      expect(await valueOf(registry, 'db_client_connections', { pool: 'main', state: 'used' })).to.equal(1);
+      expect(await valueOf(registry, 'db_client_connections_usage', { pool: 'main', state: 'used' })).to.equal(1);
     });
   });
 
@@ -145,14 +145,20 @@ describe('observability: Prometheus metrics', () => {
       expect(await valueOf(registry, 'db_client_circuit_breaker_state', { pool: 'dead', state: 'open' })).to.equal(1);
       expect(await valueOf(registry, 'db_client_circuit_breaker_state', { pool: 'dead', state: 'closed' })).to.equal(0);
       expect(await valueOf(registry, 'db_client_connection_connect_errors_total', { pool: 'dead' })).to.equal(2);
+      // the statement never ran: counted as refused (operation none), so error-rate alerts see outages
+      expect(await valueOf(registry, 'db_client_errors_total', { pool: 'dead', operation: 'none', kind: 'connection', sqlstate_class: 'none' })).to.equal(1);
+      expect(() => metrics.trackBreaker('dead', createCircuitBreaker({ name: 'dead' }))).to.throw(TypeError, 'a breaker of pool "dead" already reports');
     } finally {
       stopBreaker();
       stopPool();
       await dead.destroy();
       await deadPool.close();
     }
-    // untracked: the series are gone
-    expect((await values(registry, 'db_client_connections_max')).map((v) => v.labels.pool)).to.deep.equal(['main']);
+    // untracked: every series of the closed pool is gone, histograms and counters included
+    for (const name of ['db_client_connection_max', 'db_client_retries_total', 'db_client_errors_total', 'db_client_connection_wait_time_seconds', 'db_client_circuit_breaker_state']) {
+      expect((await values(registry, name)).filter((v) => v.labels.pool === 'dead'), name).to.deep.equal([]);
+    }
+    expect((await values(registry, 'db_client_connection_max')).map((v) => v.labels.pool)).to.deep.equal(['main']);
   });
 
   it('keeps label sets bounded under 10,000 distinct SQL texts and many tables', async () => {
@@ -169,21 +175,26 @@ describe('observability: Prometheus metrics', () => {
     await timed.destroy();
     const series = (await values(bounded, 'db_client_operation_duration_seconds')).filter((v) => v.metricName?.endsWith('_count'));
     const labelSets = series.map((v) => `${String(v.labels.table)}/${String(v.labels.outcome)}`).sort();
-    expect(labelSets).to.deep.equal(['none/success', 'other/error', 't_0/error', 't_1/error', 't_2/error']);
-    expect(await countOf(bounded, 'db_client_operation_duration_seconds', { pool: 'bounded', table: 'none', outcome: 'success' })).to.equal(10_000);
-    expect(await countOf(bounded, 'db_client_operation_duration_seconds', { pool: 'bounded', table: 'other', outcome: 'error' })).to.equal(7);
+    expect(labelSets).to.deep.equal(['(none)/success', '(other)/error', 't_0/error', 't_1/error', 't_2/error']);
+    expect(await countOf(bounded, 'db_client_operation_duration_seconds', { pool: 'bounded', table: '(none)', outcome: 'success' })).to.equal(10_000);
+    expect(await countOf(bounded, 'db_client_operation_duration_seconds', { pool: 'bounded', table: '(other)', outcome: 'error' })).to.equal(7);
   });
 
   it('writes Prometheus text with HELP and TYPE for every family', async () => {
     const text = await registry.metrics();
     expect(registry.contentType).to.match(/^text\/plain; version=0\.0\.4/);
-    for (const name of ['db_client_connections', 'db_client_operation_duration_seconds', 'db_client_errors_total', 'db_client_retries_total']) {
+    for (const name of ['db_client_connections_usage', 'db_client_operation_duration_seconds', 'db_client_errors_total', 'db_client_retries_total']) {
       expect(text).to.include(`# HELP ${name} `);
       expect(text).to.include(`# TYPE ${name} `);
     }
     // labels come from the query tree, never from SQL text
     expect(text).to.not.include('missing_table');
     expect(text).to.not.include('from item');
+  });
+
+  it('keeps the table limit a registry was created with', () => {
+    expect(() => createMetrics({ registry, maxTableLabels: 7 })).to.throw(TypeError, 'created with maxTableLabels 50');
+    expect(() => createMetrics({ registry: {} as Registry })).to.throw(TypeError, 'must be a prom-client Registry');
   });
 
   it('shares one registry between several createMetrics calls, and refuses two pools with one name', () => {

@@ -4,6 +4,7 @@ import winston from 'winston';
 import { ConfigError } from '../../../src/errors/config-error.js';
 import type { Logger } from '../../../src/observability/logger.js';
 import { componentLogger, createLogger, type LoggerOptions } from '../../../src/observability/index.js';
+import { redactString } from '../../../src/observability/logger-factory.js';
 
 const SECRET = 'hunter2-S3cret';
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -524,5 +525,38 @@ describe('componentLogger', () => {
     const connection = componentLogger(own, 'connection');
     connection.debug('connection opened', { connectionId: 4 });
     expect(out.lines()).to.deep.equal(['debug|connection|connection opened|4']);
+  });
+});
+
+describe('redactString', () => {
+  const cases: [string, string][] = [
+    ["ALTER ROLE bob PASSWORD 'hunter2'", "ALTER ROLE bob PASSWORD '***'"],
+    ["create user x with password 'a''b' login", "create user x with password '***' login"],
+    ['{"password":"x1","user":"u"}', '{"password":"***","user":"u"}'],
+    ["token: 'abc'", 'token: "***"'],
+    ['https://h/p?access_token=abc&x=1', 'https://h/p?access_token=***&x=1'],
+    ['https://h/p?api_key=k1#top', 'https://h/p?api_key=***#top'],
+    ['postgres://u:pw@h/db', 'postgres://u:***@h/db'],
+    ['password=abc def', 'password=*** def'],
+    ['select count(*) from tokens where id = $1', 'select count(*) from tokens where id = $1'],
+  ];
+  for (const [input, expected] of cases) {
+    it(`masks ${JSON.stringify(input)}`, () => {
+      expect(redactString(input)).to.equal(expected);
+    });
+  }
+
+  it('masks the newer secret keys in meta (passphrase, private key, credentials, pass, pw)', () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const logger = createLogger({ stream, env: {} });
+    logger.info('tls', { passphrase: 'p1', privateKey: 'k1', credentials: { user: 'u' }, pass: 'p2', pw: 'p3', user: 'visible' });
+    const line = JSON.parse(lines.join('')) as Record<string, unknown>;
+    expect(line).to.include({ passphrase: '[REDACTED]', privateKey: '[REDACTED]', credentials: '[REDACTED]', pass: '[REDACTED]', pw: '[REDACTED]', user: 'visible' });
   });
 });
