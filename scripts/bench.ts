@@ -11,7 +11,7 @@
 import { Kysely, PostgresDialect, type Dialect } from 'kysely';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import { createDialect, loadConfig, type QueryInterceptor } from '../src/index.js';
+import { createDialect, createMetrics, loadConfig, queryTiming, type QueryInterceptor } from '../src/index.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/embedded/index.js';
 
 interface DB {
@@ -66,6 +66,16 @@ async function main(): Promise<void> {
       createDialect({ config: { ...configInput(config), maxConns: max, leakDetectionThreshold: 0 }, env: {} }),
     'createDialect + 1 interceptor': (max) =>
       createDialect({ config: { ...configInput(config), maxConns: max }, env: {}, interceptors: [noop] }),
+    'createDialect, retries off': (max) => createDialect({ config: { ...configInput(config), maxConns: max }, env: {}, retry: false }),
+    'createDialect + metrics (queryTiming)': (max) => {
+      const metrics = createMetrics();
+      return createDialect({
+        config: { ...configInput(config), maxConns: max },
+        env: {},
+        interceptors: [queryTiming({ metrics, poolName: 'bench' })],
+        observer: metrics.resilienceObserver('bench'),
+      });
+    },
   };
 
   const rows: string[] = [];
