@@ -40,6 +40,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createDatabase, type Database } from '../../src/database/create-database.js';
+import { directConfigInput } from './support/chaos-kit.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { classifyError } from '../../src/resilience/classify-error.js';
 import { failureOf } from '../support/failure.js';
@@ -66,16 +67,7 @@ describe('chaos: malformed input', function () {
     server = await startEmbeddedPostgres();
     // One connection: a backend pid that stays the same proves the connection survived.
     database = createDatabase<Record<string, never>>(
-      {
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-        database: 'postgres',
-        sslMode: 'disable',
-        maxConns: 1,
-        acquireTimeout: 10_000,
-      },
+      directConfigInput(server, { maxConns: 1, acquireTimeout: 10_000 }),
       { env: {}, poolName: 'malformed' },
     );
   });

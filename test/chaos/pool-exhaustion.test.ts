@@ -9,6 +9,7 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
 import { createDatabase, type Database } from '../../src/database/create-database.js';
+import { directConfigInput } from './support/chaos-kit.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { AcquireTimeoutError } from '../../src/errors/acquire-timeout-error.js';
 import { classifyError } from '../../src/resilience/classify-error.js';
@@ -54,16 +55,7 @@ describe('chaos: pool exhaustion', function () {
   it('fails extra callers with AcquireTimeoutError naming the pool size and the waiters, then recovers without deadlock', async () => {
     if (server === undefined) throw new Error('no server');
     database = createDatabase<Record<string, never>>(
-      {
-        host: server.host,
-        port: server.port,
-        user: server.user,
-        password: server.password,
-        database: 'postgres',
-        sslMode: 'disable',
-        maxConns: MAX_CONNS,
-        acquireTimeout: ACQUIRE_TIMEOUT_MS,
-      },
+      directConfigInput(server, { maxConns: MAX_CONNS, acquireTimeout: ACQUIRE_TIMEOUT_MS }),
       { env: {}, poolName: POOL_NAME },
     );
     const { db, pool } = database;

@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { createDatabase, type Database } from '../../src/database/create-database.js';
+import { directConfigInput } from './support/chaos-kit.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { AcquireTimeoutError } from '../../src/errors/acquire-timeout-error.js';
 import { ConnectionError } from '../../src/errors/connection-error.js';
@@ -99,16 +100,7 @@ describe('chaos: too many connections', function () {
       }
       const retries: RetryEvent[] = [];
       database = createDatabase<Record<string, never>>(
-        {
-          host: server.host,
-          port: server.port,
-          user: server.user,
-          password: server.password,
-          database: 'postgres',
-          sslMode: 'disable',
-          maxConns: POOL_SIZE,
-          acquireTimeout: 10_000,
-        },
+        directConfigInput(server, { maxConns: POOL_SIZE, acquireTimeout: 10_000 }),
         {
           env: {},
           poolName: 'crowded',

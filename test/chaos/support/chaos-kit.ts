@@ -35,6 +35,22 @@ export interface ChaosServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Settings to reach an embedded server directly (no proxy): its host, port, user and password,
+ * database `postgres`, `sslMode: 'disable'`; `overrides` win.
+ */
+export function directConfigInput(server: EmbeddedServer, overrides: PostgresConfigInput = {}): PostgresConfigInput {
+  return {
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database: 'postgres',
+    sslMode: 'disable',
+    ...overrides,
+  };
+}
+
 /** `application_name` of the sessions {@link ChaosServer.admin} opens. */
 export const CHAOS_ADMIN_APPLICATION_NAME = 'chaos-kit-admin';
 
