@@ -23,3 +23,4 @@ export {
 } from './errors/index.js';
 export * from './resilience/index.js';
 export * from './observability/index.js';
+export * from './plugins/index.js';

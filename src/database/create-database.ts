@@ -12,6 +12,7 @@ import { silentLogger } from '../observability/logger.js';
 import { componentLogger } from '../observability/logger-factory.js';
 import { createMetrics, type DatabaseMetrics } from '../observability/metrics.js';
 import { queryTiming } from '../observability/query-timing.js';
+import { statementCache, type StatementCacheOptions } from '../plugins/statement-cache.js';
 import { createPool } from '../pool/create-pool.js';
 import type { InstrumentedPool } from '../pool/instrumented-pool.js';
 
@@ -42,6 +43,12 @@ export interface CreateDatabaseOptions extends DialectCommonOptions {
    * and checks periodically (unref'd timers); `close()` stops it.
    */
   readonly health?: DatabaseHealthOptions | false;
+  /**
+   * Server-side prepared statements for repeated SQL (docs/statement-cache.md): its options
+   * (`capacity`, default 512 per connection), or `false` to turn it off, as PgBouncer in
+   * transaction pooling mode requires. Default: on. It runs innermost, after your interceptors.
+   */
+  readonly statementCache?: Omit<StatementCacheOptions, 'counters' | 'logger'> | false;
 }
 
 /** A ready database: the Kysely instance, its pool, and one call to shut both down. */
@@ -83,6 +90,15 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
       ? []
       : [queryTiming({ metrics, poolName, logger: componentLogger(logger, 'query'), ...(options.slowQueryMs === undefined ? {} : { slowQueryMs: options.slowQueryMs }) })]),
     ...(options.interceptors ?? []),
+    ...(options.statementCache === false
+      ? []
+      : [
+          statementCache({
+            ...options.statementCache,
+            ...(metrics === undefined ? {} : { counters: metrics.statementCache(poolName) }),
+            logger: componentLogger(logger, 'statement-cache'),
+          }),
+        ]),
   ];
   const dialectLogger = componentLogger(logger, 'dialect');
   const chain = InterceptorChain.of(interceptors, dialectLogger);
