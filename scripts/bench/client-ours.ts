@@ -1,0 +1,79 @@
+/**
+ * Our dialect, bare (`createDialect` with its defaults: retries and breaker on, no interceptors)
+ * and with everything on: the same wiring `createDatabase` does (pool observer and pool gauges,
+ * query timing into prom-client metrics, resilience observer, breaker gauge, retries), plus the
+ * audit log and the statement cache. It is wired by hand, with `createPool` and `createDialect`,
+ * so that exactly these interceptors run, whatever `createDatabase` adds by default.
+ */
+import { Kysely } from 'kysely';
+import {
+  createCircuitBreaker,
+  createDialect,
+  createMetrics,
+  createPool,
+  loadConfig,
+  queryTiming,
+  type DatabaseMetrics,
+  type PostgresConfigInput,
+} from '../../src/index.js';
+import { auditLog } from '../../src/plugins/audit-log.js';
+import { statementCache } from '../../src/plugins/statement-cache.js';
+import { kyselyClient, type BenchDatabase } from './kysely-queries.js';
+import type { BenchClient } from './workloads.js';
+
+function settings(url: string, max: number): PostgresConfigInput {
+  return { connectionString: url, sslMode: 'disable', maxConns: max };
+}
+
+export function ourDialectClient(url: string, max: number): BenchClient {
+  // env: {} so that no PG* variable of the shell changes what is measured.
+  return kyselyClient(new Kysely<BenchDatabase>({ dialect: createDialect({ config: settings(url, max), env: {} }) }));
+}
+
+async function counterValue(metrics: DatabaseMetrics, name: string): Promise<number> {
+  const metric = metrics.registry.getSingleMetric(name);
+  if (metric === undefined) return Number.NaN;
+  const { values } = await metric.get();
+  return values.reduce((sum, { value }) => sum + value, 0);
+}
+
+export function ourAllOnClient(url: string, max: number): BenchClient {
+  const poolName = 'bench';
+  const metrics = createMetrics();
+  const pool = createPool(loadConfig({}, settings(url, max)), { name: poolName, observer: metrics.poolObserver(poolName) });
+  const breaker = createCircuitBreaker({ name: poolName });
+  const stopTracking = [metrics.trackPool(pool), metrics.trackBreaker(poolName, breaker)];
+  let auditRecords = 0;
+  const dialect = createDialect({
+    pool,
+    breaker,
+    observer: metrics.resilienceObserver(poolName),
+    // Outermost first: timing sees everything; the audit log (default settings: it records the
+    // writes); the statement cache innermost, since it names the statement actually sent.
+    interceptors: [
+      queryTiming({ metrics, poolName }),
+      // The sink only counts: the audit log's own work is measured, not the I/O of a real sink.
+      auditLog({
+        sink: {
+          write: () => {
+            auditRecords++;
+          },
+        },
+      }),
+      statementCache({ counters: metrics.statementCache(poolName) }),
+    ],
+  });
+  const db = new Kysely<BenchDatabase>({ dialect });
+  return {
+    ...kyselyClient(db, async () => {
+      await db.destroy();
+      for (const stop of stopTracking) stop();
+      await pool.close();
+    }),
+    stats: async () => ({
+      statementCacheHits: await counterValue(metrics, 'db_client_statement_cache_hits_total'),
+      statementCacheMisses: await counterValue(metrics, 'db_client_statement_cache_misses_total'),
+      auditRecords,
+    }),
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The clients measured, by the id used in `BENCH_CLIENTS`. Each is loaded (dynamic import) only by
+ * the child process that measures it, so that its peak RSS holds that client's code and nothing else.
+ */
+import type { BenchClient } from './workloads.js';
+
+export interface ClientDefinition {
+  readonly title: string;
+  create(url: string, max: number): Promise<BenchClient>;
+}
+
+export const CLIENTS = {
+  'pg': { title: 'pg, text queries', create: async (url, max) => (await import('./client-pg.js')).pgTextClient(url, max) },
+  'pg-named': { title: 'pg, named statements', create: async (url, max) => (await import('./client-pg.js')).pgNamedClient(url, max) },
+  'kysely': {
+    title: 'Kysely + PostgresDialect',
+    create: async (url, max) => (await import('./client-kysely.js')).kyselyPostgresDialectClient(url, max),
+  },
+  'ours': { title: 'Kysely + createDialect (bare)', create: async (url, max) => (await import('./client-ours.js')).ourDialectClient(url, max) },
+  'ours-all': {
+    title: 'Kysely + createDialect (all on)',
+    create: async (url, max) => (await import('./client-ours.js')).ourAllOnClient(url, max),
+  },
+  'postgresjs': { title: 'postgres.js', create: async (url, max) => (await import('./client-postgresjs.js')).postgresJsClient(url, max) },
+} as const satisfies Record<string, ClientDefinition>;
+
+export type ClientId = keyof typeof CLIENTS;
+
+/** The client every ratio is taken against. */
+export const BASELINE: ClientId = 'kysely';
+
+export function isClientId(id: string): id is ClientId {
+  return Object.hasOwn(CLIENTS, id);
+}
