@@ -146,10 +146,12 @@ export class PostgresConnection implements DatabaseConnection {
     const timeoutMs = this.#deps.queryTimeoutMs;
     const deadline = timeoutMs > 0 || signal !== undefined ? new StatementDeadline(timeoutMs, signal) : undefined;
     try {
-      if (this.#statements === 1 && this.#deps.retry.options.maxAttempts > 1 && isReadOnlyQuery(compiledQuery.query) && this.#mayRetry()) {
+      // The cheap checks decide whether a retry is possible at all; whether the query is really read
+      // only (a walk over its tree) is only asked once an attempt has failed.
+      if (this.#statements === 1 && this.#deps.retry.options.maxAttempts > 1 && compiledQuery.query?.kind === 'SelectQueryNode' && this.#mayRetry()) {
         return (await this.#deps.retry.execute((attempt) => this.#attempt(compiledQuery, options, deadline, attempt), {
           reason: 'read',
-          shouldRetry: (error) => this.#mayRetryRead(error, deadline),
+          shouldRetry: (error) => isReadOnlyQuery(compiledQuery.query) && this.#mayRetryRead(error, deadline),
           onRetry: (event) => this.#deps.reportRetry(event, { connectionId: this.id, queryId: compiledQuery.queryId?.queryId, operation: 'select' }),
           signal: deadline?.signal,
         })) as QueryResult<R>;
