@@ -289,17 +289,21 @@ export function statementCache(options: StatementCacheOptions = {}): QueryInterc
     try {
       await closeStatements(ctx.session.client, records, victims);
     } catch (error) {
-      // What the server still holds is unknown now: stop naming statements on this connection.
-      cache.records = undefined;
-      cache.entries.clear();
-      logger.warn('statement cache: could not close evicted prepared statements; the cache is off for this connection', {
-        connectionId: ctx.session.id,
-        error: describeError(error),
-      });
+      turnOff(ctx, cache, 'could not close evicted prepared statements', error);
       return false;
     }
     counters.evicted(victims.length);
     return true;
+  };
+
+  /** What the server still holds is unknown: stop naming statements on this connection, and say so once. */
+  const turnOff = (ctx: QueryContext, cache: ConnectionCache, what: string, error: unknown): void => {
+    cache.records = undefined;
+    cache.entries.clear();
+    logger.warn(`statement cache: ${what}; the cache is off for this connection`, {
+      connectionId: ctx.session.id,
+      error: describeError(error),
+    });
   };
 
   /** After a failed named execution: forget the entry when node-postgres has no statement for it (its `Parse` failed). */
@@ -336,12 +340,7 @@ export function statementCache(options: StatementCacheOptions = {}): QueryInterc
       try {
         await closeStatements(ctx.session.client, records, [name]);
       } catch (closeError) {
-        cache.records = undefined;
-        cache.entries.clear();
-        logger.warn('statement cache: could not close a prepared statement whose plan changed; the cache is off for this connection', {
-          connectionId: ctx.session.id,
-          error: describeError(closeError),
-        });
+        turnOff(ctx, cache, 'could not close a prepared statement whose plan changed', closeError);
         throw error;
       }
     } else {
