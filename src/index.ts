@@ -15,6 +15,8 @@ export {
   ConnectionError,
   PoolClosedError,
   QueryTimeoutError,
+  MAX_BIND_PARAMETERS,
+  TooManyParametersError,
   type AlertHistoryDbErrorOptions,
   type AcquireTimeoutDetails,
   type CircuitOpenDetails,

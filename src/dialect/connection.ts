@@ -21,6 +21,7 @@ import { operationOf } from './query-operation.js';
 import { tablesOf } from './query-tables.js';
 import { StatementDeadline } from './statement-deadline.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel-request.js';
+import { MAX_BIND_PARAMETERS, TooManyParametersError } from '../errors/too-many-parameters-error.js';
 
 /** What every connection of one driver shares; built once per driver, not per acquisition. */
 export interface ConnectionDependencies {
@@ -52,6 +53,11 @@ export interface ControlSlots {
   /** Takes a slot if one is free. */
   tryTake(): boolean;
   release(): void;
+}
+
+/** Refuses a statement the wire protocol cannot carry, before anything is sent (the connection stays usable). */
+function assertParameterCount(parameters: readonly unknown[]): void {
+  if (parameters.length > MAX_BIND_PARAMETERS) throw new TooManyParametersError(parameters.length);
 }
 
 /** Errors that must end a read's retries at once (the replacement connection could not be had). */
@@ -189,6 +195,7 @@ export class PostgresConnection implements DatabaseConnection {
       this.#assertUsable();
       const tracked = this.#track(compiledQuery, compiledQuery.sql);
       try {
+        assertParameterCount(compiledQuery.parameters);
         return toKyselyResult<unknown>(await this.#client.query(compiledQuery.sql, compiledQuery.parameters as unknown[]));
       } catch (error) {
         this.#noteError(error);
@@ -254,6 +261,7 @@ export class PostgresConnection implements DatabaseConnection {
     let failure: { error: unknown } | undefined;
     const stopOnAbort = this.#cancelStreamOnAbort(options?.signal, sql);
     try {
+      assertParameterCount(parameters);
       cursor = openCursor(this.#client, sql, parameters);
       while (true) {
         const rows = await cursor.read(chunkSize);
@@ -373,6 +381,7 @@ export class PostgresConnection implements DatabaseConnection {
     // interceptors may have rewritten the text: cancellation compares what the server runs
     if (this.#inFlight.has(ctx.queryId)) this.#inFlight.set(ctx.queryId, ctx.sql);
     try {
+      assertParameterCount(ctx.parameters);
       const raw =
         ctx.statementName === undefined
           ? await this.#client.query(ctx.sql, ctx.parameters as unknown[])

@@ -7,3 +7,4 @@ export type { ErrorKind } from './error-kind.js';
 export { CircuitOpenError, type CircuitOpenDetails } from './circuit-open-error.js';
 export { ConnectionError, type ConnectionErrorOptions } from './connection-error.js';
 export { QueryTimeoutError } from './query-timeout-error.js';
+export { MAX_BIND_PARAMETERS, TooManyParametersError } from './too-many-parameters-error.js';

@@ -26,8 +26,9 @@
  *   formats but 0 parameters`). Its severity is ERROR: the server keeps the session (checked below
  *   with a bare client), but `08P01` is class 08, so `classifyError` says `connection`,
  *   `connectionUsable: false`, and the pool destroys the connection on release (conservative:
- *   `destroyedCount.error` goes up by one and the next query runs on a new session). No client-side
- *   error, and the message holds no parameter value.
+ *   `destroyedCount.error` would go up by one). The dialect therefore refuses more than 65535
+ *   parameters itself, before sending, with `TooManyParametersError` (kind `programming`), and the
+ *   connection stays; the bare-client case below keeps pg's own behaviour on record.
  * - A value `JSON.stringify` cannot serialise (a circular object, a BigInt inside an object): pg
  *   serialises parameters while writing the Bind message; the `TypeError` is caught there, pg
  *   sends Close + Sync so the protocol stays in step, and the caller gets the `TypeError`
@@ -42,6 +43,7 @@ import pg from 'pg';
 import { createDatabase, type Database } from '../../src/database/create-database.js';
 import { directConfigInput } from './support/chaos-kit.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
+import { TooManyParametersError } from '../../src/errors/too-many-parameters-error.js';
 import { classifyError } from '../../src/resilience/classify-error.js';
 import { failureOf } from '../support/failure.js';
 
@@ -60,8 +62,6 @@ function expectNotLeaked(error: Error, secret: string): void {
 describe('chaos: malformed input', function () {
   let server: EmbeddedServer | undefined;
   let database: Database<Record<string, never>> | undefined;
-  /** Connections the cases so far made the pool destroy. */
-  let replaced = 0;
 
   before(async () => {
     server = await startEmbeddedPostgres();
@@ -107,14 +107,6 @@ describe('chaos: malformed input', function () {
     await expectPoolServes();
     expect(await backendPid()).to.equal(before.pid);
     expect(db().pool.stats().destroyedCount.error).to.equal(before.destroyed);
-  }
-
-  /** The case made the pool destroy its connection: the next query runs on a new session. */
-  async function expectConnectionReplaced(before: { pid: number; destroyed: number }): Promise<void> {
-    await expectPoolServes();
-    expect(await backendPid()).to.not.equal(before.pid);
-    expect(db().pool.stats().destroyedCount.error).to.equal(before.destroyed + 1);
-    replaced++;
   }
 
   it('wrong parameter type: 22P02 data error, connection kept (the server quotes the rejected text)', async () => {
@@ -182,19 +174,16 @@ describe('chaos: malformed input', function () {
   });
 
   for (const count of [65_536, 70_000]) {
-    it(`${count} bind parameters: pg wraps the 16-bit count, the server answers 08P01, the pool replaces the connection`, async () => {
+    it(`${count} bind parameters: refused before sending with TooManyParametersError, connection kept`, async () => {
       const before = await snapshot();
       const secret = secretLike();
       const values = Array.from({ length: count }, (_, i) => `${secret}-${i}`);
       const error = await failureOf(() => sql`select cardinality(array[${sql.join(values)}]::text[]) as n`.execute(db().db));
-      expect(error).to.be.instanceOf(pg.DatabaseError);
-      const dbError = error as pg.DatabaseError;
-      expect(dbError.code).to.equal('08P01');
-      expect(dbError.severity).to.equal('ERROR'); // not FATAL: the server would keep the session
-      expect(error.message).to.match(/^bind message /);
-      expect(classifyError(error)).to.deep.include({ kind: 'connection', code: '08P01', retryable: false, connectionUsable: false });
+      expect(error).to.be.instanceOf(TooManyParametersError);
+      expect((error as TooManyParametersError).count).to.equal(count);
+      expect(classifyError(error)).to.deep.include({ kind: 'programming', code: 'TOO_MANY_PARAMETERS', retryable: false, connectionUsable: true });
       expectNotLeaked(error, secret);
-      await expectConnectionReplaced(before);
+      await expectConnectionSurvived(before);
     });
   }
 
@@ -243,11 +232,11 @@ describe('chaos: malformed input', function () {
     expect(rows).to.deep.equal([{ n: '10' }]);
   });
 
-  it('after the cases above, the pool is intact: one connection, nothing borrowed, only the 08P01 connections destroyed', async () => {
+  it('after the cases above, the pool is intact: one connection, nothing borrowed, none destroyed', async () => {
     await expectPoolServes();
     const stats = db().pool.stats();
     expect(stats).to.include({ total: 1, active: 0, waiting: 0, acquireTimeoutCount: 0, acquireErrorCount: 0, connectErrorCount: 0 });
     // only the oversized Bind cases destroyed a connection
-    expect(stats.destroyedCount).to.deep.equal({ idle: 0, lifetime: 0, error: replaced, shutdown: 0 });
+    expect(stats.destroyedCount).to.deep.equal({ idle: 0, lifetime: 0, error: 0, shutdown: 0 });
   });
 });
