@@ -150,6 +150,12 @@ function planOf(options: TransactionOptions | undefined): Plan {
   };
 }
 
+/** Whether a 0A000 is PostgreSQL's "cached plan must not change result type" (its routine name is not translated). */
+function isStalePlan(error: unknown): boolean {
+  const { message, routine } = error as { message?: unknown; routine?: unknown };
+  return routine === 'RevalidateCachedQuery' || (typeof message === 'string' && message.includes('cached plan must not change result type'));
+}
+
 /**
  * Runs `fn` in a database transaction and returns what it resolves to, once the transaction has
  * committed. Built on Kysely's `db.transaction().setIsolationLevel(…).setAccessMode(…).execute(fn)`:
@@ -222,11 +228,15 @@ export async function transaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<D
 
   const shouldRetry = (error: unknown, attempt: number): boolean => {
     if (plan.signal?.aborted === true) return false;
-    const { kind } = classifyError(error);
+    const { kind, code } = classifyError(error);
     if (kind === 'serialization') return true;
-    // Before COMMIT was sent nothing can have been committed; during COMMIT the outcome is unknown.
+    // A prepared statement that went stale inside the transaction (26000 gone, 0A000 cached plan
+    // must not change result type: the statement cache drops it) aborted the transaction before
+    // anything could commit; the next attempt prepares it afresh.
+    if (code === '26000' || (code === '0A000' && isStalePlan(error))) return true;
     // an open breaker answers for the server: repeating at once would only be refused again
     if (error instanceof CircuitOpenError) return false;
+    // Before COMMIT was sent nothing can have been committed; during COMMIT the outcome is unknown.
     return kind === 'connection' && !resolvedAttempts.has(attempt);
   };
 

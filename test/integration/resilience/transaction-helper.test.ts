@@ -530,4 +530,32 @@ describe('resilience: transaction() helper', () => {
       expect(failure.message).to.match(/do not nest/);
     });
   });
+
+  it('re-runs a transaction whose cached prepared statement went stale (0A000 after ALTER TABLE), with the statement cache on', async () => {
+    // one connection, so that the statement prepared by the first transaction is there for the second
+    const single = createDatabase<{ drift: { id: number; note: string } }>(configOf(testDb, { maxConns: 1 }), { health: false });
+    try {
+      await sql`create table drift (id int primary key, note text not null)`.execute(single.db);
+      await sql`insert into drift values (1, 'one')`.execute(single.db);
+      const read = (trx: Transaction<{ drift: { id: number; note: string } }>) => trx.selectFrom('drift').selectAll().execute();
+      expect(await transaction(single.db, read)).to.deep.equal([{ id: 1, note: 'one' }]);
+      await adminQuery(testDb, "alter table drift add column extra text not null default 'x'");
+      const events: RetryEvent[] = [];
+      let calls = 0;
+      const rows = await transaction(
+        single.db,
+        async (trx) => {
+          calls += 1;
+          return read(trx);
+        },
+        { onRetry: (event) => events.push(event) },
+      );
+      expect(rows).to.deep.equal([{ id: 1, note: 'one', extra: 'x' }]);
+      expect(calls).to.equal(2);
+      expect(events.map((event) => (event.error as { code?: string }).code)).to.deep.equal(['0A000']);
+    } finally {
+      await sql`drop table if exists drift`.execute(single.db).catch(() => undefined);
+      await single.close();
+    }
+  });
 });
