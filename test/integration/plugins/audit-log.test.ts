@@ -4,23 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { sql, type Generated } from 'kysely';
+import { sql } from 'kysely';
 import { createDatabase, type Database } from '../../../src/database/create-database.js';
 import type { PostgresConfigInput } from '../../../src/config/postgres-config.js';
 import { currentActor, withActor } from '../../../src/plugins/actor-context.js';
 import { auditLog, createAuditLogger, type AuditLogOptions, type AuditRecord, type AuditSink } from '../../../src/plugins/audit-log.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { failureOf } from '../../support/failure.js';
-import { configOf, eventually } from '../dialect/dialect-support.js';
+import { configOf, eventually, type PersonDatabase } from '../dialect/dialect-support.js';
 
 interface AuditDatabase {
-  person: {
-    id: Generated<number>;
-    first_name: string;
-    last_name: string | null;
-    email: string | null;
-    age: number | null;
-  };
+  person: PersonDatabase['person'];
   staging: {
     id: number;
     first_name: string;

@@ -1,14 +1,10 @@
 import { expect } from 'chai';
 import {
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
   sql,
   type CompiledQuery,
   type Generated,
 } from 'kysely';
+import { compileOnlyKysely } from '../../support/compile-only-kysely.js';
 import { operationOf } from '../../../src/dialect/query-operation.js';
 import { MAX_QUERY_TABLES, tablesOf } from '../../../src/dialect/query-tables.js';
 import { leadingStatementKeyword } from '../../../src/dialect/sql-keyword.js';
@@ -19,15 +15,7 @@ interface Db {
   toy: { id: Generated<number>; pet_id: number };
 }
 
-// compile-only Kysely: nothing is executed, so no server is involved
-const db = new Kysely<Db>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (k) => new PostgresIntrospector(k),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
+const db = compileOnlyKysely<Db>();
 
 const label = (compiled: CompiledQuery): [string, readonly string[]] => [operationOf(compiled.query, compiled.sql), tablesOf(compiled.query)];
 

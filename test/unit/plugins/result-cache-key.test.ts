@@ -1,20 +1,13 @@
 import { expect } from 'chai';
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, type Generated } from 'kysely';
+import type { Generated } from 'kysely';
+import { compileOnlyKysely } from '../../support/compile-only-kysely.js';
 import { queryCacheKey, serializeQueryKey } from '../../../src/plugins/result-cache-key.js';
 
 interface Db {
   alert: { id: Generated<number>; fingerprint: string; payload: unknown };
 }
 
-// compile-only Kysely: nothing is executed
-const db = new Kysely<Db>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (k) => new PostgresIntrospector(k),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
+const db = compileOnlyKysely<Db>();
 
 const SQL = 'select * from "alert" where "id" = $1';
 

@@ -1,15 +1,11 @@
 import { expect } from 'chai';
 import {
   CompiledQuery,
-  DummyDriver,
-  Kysely,
-  PostgresAdapter,
-  PostgresIntrospector,
-  PostgresQueryCompiler,
   sql,
   type Generated,
   type RootOperationNode,
 } from 'kysely';
+import { compileOnlyKysely } from '../../support/compile-only-kysely.js';
 import { isReadOnlyQuery } from '../../../src/resilience/read-only-query.js';
 
 interface Db {
@@ -17,15 +13,7 @@ interface Db {
   pet: { id: Generated<number>; owner_id: number; name: string };
 }
 
-// compile-only Kysely: nothing is executed, so no server is involved
-const db = new Kysely<Db>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (k) => new PostgresIntrospector(k),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
+const db = compileOnlyKysely<Db>();
 
 const tree = (query: { compile(): CompiledQuery }): RootOperationNode => query.compile().query;
 
