@@ -12,4 +12,5 @@ export type ErrorKind =
   | 'resources'
   | 'configuration'
   | 'closed'
+  | 'migration'
   | 'internal';

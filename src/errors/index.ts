@@ -8,3 +8,11 @@ export { CircuitOpenError, type CircuitOpenDetails } from './circuit-open-error.
 export { ConnectionError, type ConnectionErrorOptions } from './connection-error.js';
 export { QueryTimeoutError } from './query-timeout-error.js';
 export { MAX_BIND_PARAMETERS, TooManyParametersError } from './too-many-parameters-error.js';
+export {
+  MigrationFailedError,
+  MigrationLockError,
+  MigrationSourceError,
+  MissingMigrationsError,
+  MigrationStateError,
+  type MigrationLocation,
+} from './migration-error.js';
