@@ -17,6 +17,12 @@ export {
   QueryTimeoutError,
   MAX_BIND_PARAMETERS,
   TooManyParametersError,
+  MigrationFailedError,
+  MigrationLockError,
+  MigrationSourceError,
+  MigrationStateError,
+  MissingMigrationsError,
+  type MigrationLocation,
   type AlertHistoryDbErrorOptions,
   type AcquireTimeoutDetails,
   type CircuitOpenDetails,
@@ -26,3 +32,6 @@ export {
 export * from './resilience/index.js';
 export * from './observability/index.js';
 export * from './plugins/index.js';
+export * from './migrate/index.js';
+/** The alert history schema's table types, generated from `migrations/` by kysely-codegen. */
+export type { AlertEvents, Alerts, AlertStatus, DB } from './schema/index.js';
