@@ -67,6 +67,20 @@ export class ConnectionCheckout {
   }
 
   /**
+   * The fast path's checkout, when pg.Pool holds an idle connection: that connection, or
+   * `undefined` when it was broken or past its lifetime (then it is closed, and the caller goes on
+   * to {@link forCaller} with the permit it holds).
+   */
+  async takeIdle(): Promise<ConnectionRecord | undefined> {
+    const record = this.#tracker.recordOf(await this.#checkout());
+    if (record.state === 'new') return record;
+    if (record.broken) this.#tracker.destroy(record, 'error');
+    else if (performance.now() >= record.expiresAt) this.#tracker.destroy(record, 'lifetime');
+    else return record;
+    return undefined;
+  }
+
+  /**
    * Gives back a connection checked out by housekeeping, or for a caller who left, and frees its
    * permit. Its idle clock is not reset (the sweep and the warm-up do not count as use).
    */
