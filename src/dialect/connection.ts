@@ -1,6 +1,7 @@
 import type { CompiledQuery, ControlConnectionProvider, DatabaseConnection, QueryResult } from 'kysely';
 import type { AbortableOperationOptions } from 'kysely';
 import type pg from 'pg';
+import { queryNamed } from './named-query.js';
 import type { Logger } from '../observability/logger.js';
 import type { InstrumentedPool, PooledConnection } from '../pool/instrumented-pool.js';
 import { ConnectionDiscardedError, type DiscardReason } from './connection-discarded-error.js';
@@ -385,7 +386,7 @@ export class PostgresConnection implements DatabaseConnection {
       const raw =
         ctx.statementName === undefined
           ? await this.#client.query(ctx.sql, ctx.parameters as unknown[])
-          : await this.#client.query({ name: ctx.statementName, text: ctx.sql, values: ctx.parameters as unknown[] });
+          : await queryNamed(this.#client, ctx.statementName, ctx.sql, ctx.parameters as unknown[]);
       const result = toKyselyResult<unknown>(raw);
       ctx.settle(result.rows.length, true);
       return result;
