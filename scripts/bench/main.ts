@@ -166,7 +166,7 @@ function table(settings: Settings, cells: readonly Cell[]): string {
   const out: string[] = [];
   for (const workload of settings.workloads) {
     out.push(`### ${WORKLOADS[workload].title}`, '');
-    out.push('| concurrency | client | ops/s | ratio | p50 ms | p99 ms | peak RSS MB |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: |');
+    out.push('| concurrency | client | ops/s | ratio | p50 ms | p99 ms | peak RSS MB | client CPU µs/op |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const cell of cells.filter((c) => c.workload === workload)) {
       const baseline = cell.results.get(BASELINE);
       const baselineOps = baseline === undefined ? undefined : median(baseline.map((r) => r.opsPerSecond));
@@ -177,7 +177,10 @@ function table(settings: Settings, cells: readonly Cell[]): string {
         const p50 = median(results.map((r) => r.latencyMs.p50));
         const p99 = median(results.map((r) => r.latencyMs.p99));
         const rss = median(results.map((r) => r.maxRssMb));
-        out.push(`| ${cell.concurrency} | ${CLIENTS[client].title} | ${Math.round(ops)} | ${ratio} | ${formatMs(p50)} | ${formatMs(p99)} | ${Math.round(rss)} |`);
+        const cpu = median(results.map((r) => r.cpuMicrosPerOp));
+        out.push(
+          `| ${cell.concurrency} | ${CLIENTS[client].title} | ${Math.round(ops)} | ${ratio} | ${formatMs(p50)} | ${formatMs(p99)} | ${Math.round(rss)} | ${cpu.toFixed(1)} |`,
+        );
       }
     }
     out.push('');
@@ -258,7 +261,7 @@ async function main(): Promise<void> {
     console.log(
       `Median of ${settings.rounds} round(s) of ${settings.seconds} s per cell (each after ${settings.warmupSeconds} s of warm-up, ` +
         `each in its own process, order rotated); pool max = min(concurrency, ${MAX_POOL}); ratio = ops/s against ${CLIENTS[BASELINE].title} ` +
-        'in the same cell; latency per operation as the caller sees it (including waiting for a connection); peak RSS of the measuring process.\n',
+        'in the same cell; latency per operation as the caller sees it (including waiting for a connection); peak RSS of the measuring process; client CPU = user + system time of the measuring process per operation (less sensitive to other load than ops/s).\n',
     );
     console.log(table(settings, cells));
   } finally {

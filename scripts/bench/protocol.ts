@@ -34,6 +34,11 @@ export interface RunResult {
   readonly verified: number;
   /** `process.resourceUsage().maxRSS`, in MB (1024 × 1024 bytes). */
   readonly maxRssMb: number;
+  /**
+   * CPU time (user + system) of the measuring process per operation, in µs: what one operation
+   * costs the client, much less sensitive to other load on the machine than ops/s.
+   */
+  readonly cpuMicrosPerOp: number;
   /** What the client's `stats()` reported after the measurement, if it has one. */
   readonly clientStats?: Readonly<Record<string, number>>;
 }

@@ -65,6 +65,7 @@ async function run(args: RunArgs, url: string): Promise<RunResult> {
     const warmupOps = calls.reduce((a, b) => a + b, 0);
 
     const latencies: number[] = [];
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const deadline = started + args.seconds * 1000;
     await Promise.all(
@@ -84,6 +85,7 @@ async function run(args: RunArgs, url: string): Promise<RunResult> {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
     const clientStats = await client.stats?.();
     const sorted = Float64Array.from(latencies).sort();
     return {
@@ -97,6 +99,7 @@ async function run(args: RunArgs, url: string): Promise<RunResult> {
       warmupOps,
       verified,
       maxRssMb: process.resourceUsage().maxRSS / 1024,
+      cpuMicrosPerOp: latencies.length === 0 ? Number.NaN : (cpu.user + cpu.system) / latencies.length,
       ...(clientStats === undefined ? {} : { clientStats }),
     };
   } finally {
