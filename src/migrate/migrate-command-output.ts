@@ -70,8 +70,8 @@ export function formatAnsic(date: Date): string {
 }
 
 /**
- * goose's status table: one line per migration file (`Pending` or when it was applied, in UTC),
- * plus applied versions whose file is gone.
+ * goose's status table: one line per migration file (`Pending` or when it was applied, in UTC;
+ * `Applied (time unknown)` when its `tstamp` is NULL), plus applied versions whose file is gone.
  *
  * ```
  *     Applied At                  Migration
@@ -83,7 +83,7 @@ export function formatAnsic(date: Date): string {
 export function formatStatus(entries: readonly MigrationStatusEntry[]): string {
   const lines = ['    Applied At                  Migration', '    ======================================='];
   for (const entry of entries) {
-    const when = entry.state === 'applied' && entry.appliedAt !== undefined ? formatAnsic(entry.appliedAt) : 'Pending';
+    const when = entry.state === 'pending' ? 'Pending' : entry.appliedAt === undefined ? 'Applied (time unknown)' : formatAnsic(entry.appliedAt);
     const name = entry.fileName ?? `version ${entry.version} (no migration file)`;
     lines.push(`    ${when.padEnd(24)} -- ${name}`);
   }

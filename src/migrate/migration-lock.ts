@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MigrationLockError } from '../errors/migration-error.js';
 import { describeError } from '../observability/describe-error.js';
 import { silentLogger, type Logger } from '../observability/logger.js';
@@ -16,18 +17,22 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 5 * 60 * 1000;
 /** Default {@link MigrationLockOptions.retryMs}: 5 s, goose's probe interval. */
 export const DEFAULT_LOCK_RETRY_MS = 5000;
 
+/**
+ * How often a waiting runner tries the lock again, in ms (at most; never more than `retryMs`).
+ * Short, so that a runner gets the lock soon after it is released; each try is one
+ * `pg_try_advisory_lock`, which never waits in the server.
+ */
+export const LOCK_POLL_MS = 200;
+
 /** Options of {@link withMigrationLock}. */
 export interface MigrationLockOptions {
   /** Longest total wait for the lock, in ms (0: one try, no wait). Default {@link DEFAULT_LOCK_TIMEOUT_MS}. */
   readonly timeoutMs?: number;
-  /** Interval at which a waiting runner reports (and re-queues), in ms. Default {@link DEFAULT_LOCK_RETRY_MS}. */
+  /** Interval at which a waiting runner reports who holds the lock, in ms. Default {@link DEFAULT_LOCK_RETRY_MS}. */
   readonly retryMs?: number;
   /** Where waiting and unlock problems are reported. Default: silent. */
   readonly logger?: Logger;
 }
-
-/** SQLSTATE of `lock_timeout`. */
-const LOCK_NOT_AVAILABLE = '55P03';
 
 /** The pid of the session holding the lock, if any (read with the same session; `undefined` when unreadable). */
 async function holderPid(session: MigrationSession): Promise<number | undefined> {
@@ -50,40 +55,18 @@ async function tryLock(session: MigrationSession): Promise<boolean> {
 }
 
 /**
- * Waits for the lock in the server's queue for at most `waitMs`: `pg_advisory_lock` in a
- * transaction whose `lock_timeout` is `waitMs` (and whose `statement_timeout` is off, so that the
- * session's own setting cannot cut the wait short). A session-level advisory lock outlives the
- * transaction it was taken in. Returns false when `lock_timeout` expired.
- */
-async function waitForLock(session: MigrationSession, waitMs: number): Promise<boolean> {
-  await session.query('BEGIN');
-  try {
-    await session.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.ceil(waitMs))}`);
-    await session.query('SET LOCAL statement_timeout = 0');
-    await session.query('SELECT pg_advisory_lock($1)', [String(MIGRATION_LOCK_ID)]);
-    await session.query('COMMIT');
-    return true;
-  } catch (error) {
-    await session.query('ROLLBACK').catch(() => undefined);
-    if ((error as { code?: unknown }).code === LOCK_NOT_AVAILABLE) return false;
-    throw error;
-  }
-}
-
-/**
  * Takes goose's session advisory lock on `session`, runs `work`, and releases the lock
  * (`pg_advisory_unlock`) in a `finally`, whatever `work` did. The lock belongs to the session:
  * if the session dies, the server releases it.
  *
- * Waiting. goose polls `pg_try_advisory_lock` every 5 s (60 times). Here the runner waits in the
- * server's lock queue instead (`pg_advisory_lock` under `lock_timeout`), for two reasons: it gets
- * the lock the moment the holder releases it, rather than up to one interval later (replicas of a
- * service starting together run their migrations one after the other without idle gaps), and
- * waiters are served in order, so a runner cannot be overtaken indefinitely by later ones. The
- * wait is cut into slices of `retryMs`: between two slices the runner logs who holds the lock and
- * queues again. The total wait is bounded by `timeoutMs` as goose's is by its 60 × 5 s. goose's
- * own polling still excludes this runner (a `pg_try_advisory_lock` fails while the lock is held),
- * and this runner waits for goose's.
+ * Waiting. The runner polls with `pg_try_advisory_lock`, as goose does (every 5 s), but every
+ * {@link LOCK_POLL_MS}, so it gets the lock soon after the holder releases it; it logs who holds
+ * the lock every `retryMs`. The total wait is bounded by `timeoutMs` as goose's is by its 60 × 5 s.
+ * It never waits in the server's lock queue (`pg_advisory_lock`): a statement waiting there holds
+ * a snapshot, and the holder's `CREATE INDEX CONCURRENTLY` (or any other command that waits for
+ * older snapshots, in a NO TRANSACTION migration) would wait for it while it waits for the
+ * holder's lock, a deadlock the server breaks by failing one of them. Between two tries the
+ * waiting session is idle, outside any transaction.
  *
  * @throws {MigrationLockError} when the lock was not obtained within `timeoutMs` (nothing of
  *   `work` ran); a server error while locking is rethrown as it is.
@@ -94,18 +77,23 @@ export async function withMigrationLock<T>(session: MigrationSession, work: () =
   const logger = options.logger ?? silentLogger;
   const started = Date.now();
   let locked = await tryLock(session);
+  let nextReport = started;
   while (!locked) {
     const remaining = timeoutMs - (Date.now() - started);
     if (remaining <= 0) {
       throw new MigrationLockError({ lockId: MIGRATION_LOCK_ID, timeoutMs, holderPid: await holderPid(session) });
     }
-    logger.info('waiting for the migration lock: another migration holds it', {
-      lockId: String(MIGRATION_LOCK_ID),
-      holderPid: await holderPid(session),
-      waitedMs: Date.now() - started,
-      timeoutMs,
-    });
-    locked = await waitForLock(session, Math.min(retryMs, remaining));
+    if (Date.now() >= nextReport) {
+      logger.info('waiting for the migration lock: another migration holds it', {
+        lockId: String(MIGRATION_LOCK_ID),
+        holderPid: await holderPid(session),
+        waitedMs: Date.now() - started,
+        timeoutMs,
+      });
+      nextReport = Date.now() + retryMs;
+    }
+    await sleep(Math.min(LOCK_POLL_MS, retryMs, remaining));
+    locked = await tryLock(session);
   }
   try {
     return await work();

@@ -32,7 +32,7 @@ export interface MigratorOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Longest wait for the migration lock, in ms (0: do not wait). Default 5 min, as goose. */
   readonly lockTimeoutMs?: number;
-  /** While waiting for the lock, how often the runner reports who holds it (and queues again), in ms. Default 5 s, goose's interval. */
+  /** While waiting for the lock, how often the runner reports who holds it, in ms (it tries the lock again every 200 ms at most). Default 5 s, goose's interval. */
   readonly lockRetryMs?: number;
   /** Where progress (`migration applied`), lock waits and session errors are logged (component `migrate`). Default: silent. */
   readonly logger?: Logger;

@@ -45,6 +45,13 @@ export interface VersionState {
   readonly current: number;
 }
 
+/** A `Date` from epoch milliseconds in text (`undefined` for NULL or what is not a finite number). */
+function dateOf(value: unknown): Date | undefined {
+  if (typeof value !== 'string') return undefined;
+  const ms = Number(value);
+  return Number.isFinite(ms) ? new Date(Math.floor(ms)) : undefined;
+}
+
 /** The version table of one migrator: its name, and the statements that read and write it. */
 export interface VersionTable {
   /** The name as given (`goose_db_version`, `migrations.goose_db_version`). */
@@ -127,7 +134,9 @@ export function versionTable(name: string = DEFAULT_VERSION_TABLE): VersionTable
     },
     async read(session: MigrationSession): Promise<VersionState> {
       const result = await session.query(
-        `SELECT version_id::text AS version_id, is_applied, tstamp AT TIME ZONE current_setting('TimeZone') AS applied_at
+        // the time as epoch milliseconds in text, so that no type parser the application set for timestamptz applies
+        `SELECT version_id::text AS version_id, is_applied,
+                (extract(epoch FROM tstamp AT TIME ZONE current_setting('TimeZone')) * 1000)::text AS applied_ms
            FROM ${table} ORDER BY id DESC`,
       );
       const seen = new Set<number>();
@@ -138,7 +147,7 @@ export function versionTable(name: string = DEFAULT_VERSION_TABLE): VersionTable
         if (seen.has(version)) continue;
         seen.add(version);
         if (version === 0 || row.is_applied !== true) continue;
-        applied.set(version, Object.freeze({ version, appliedAt: row.applied_at instanceof Date ? row.applied_at : undefined }));
+        applied.set(version, Object.freeze({ version, appliedAt: dateOf(row.applied_ms) }));
         newestFirst.push(version);
       }
       const current = newestFirst.reduce((highest, version) => Math.max(highest, version), 0);

@@ -41,6 +41,13 @@ describe('alert-history-db migrate: output and parsing helpers', () => {
     ]);
   });
 
+  it('never prints an applied version as Pending, even when its time is unknown (a NULL tstamp of an old goose table)', () => {
+    const status = formatStatus([{ version: 1, fileName: '00001_a.sql', appliedAt: undefined, state: 'applied' }]);
+    const row = status.split('\n')[2] ?? '';
+    expect(row).not.to.contain('Pending');
+    expect(row).to.match(/^ {4}\S.{23} -- 00001_a\.sql$/);
+  });
+
   it('reads libpq key=value settings, quoted values and escapes included', () => {
     expect(parseKeywordValueString("host=db port = 5432 dbname='my db' password='it\\'s \\\\ ok' sslmode=disable")).to.deep.equal([
       { key: 'host', value: 'db' },

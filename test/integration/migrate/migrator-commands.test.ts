@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import pg from 'pg';
 import { MigrationStateError } from '../../../src/errors/migration-error.js';
 import { createMigrator, type MigratorOptions } from '../../../src/migrate/migrator.js';
 import type { AppliedMigration } from '../../../src/migrate/migration-types.js';
@@ -6,6 +7,9 @@ import { createTestDatabase, type TestDatabase } from '../../support/test-databa
 import { failureOf } from '../../support/failure.js';
 import { adminQuery } from '../dialect/dialect-support.js';
 import { columnExists, fixture, relationExists, resetDatabase, versionRows } from './migrate-support.js';
+
+/** OID of `timestamptz`. */
+const TIMESTAMPTZ_OID = 1184;
 
 describe('migrator commands on a fresh database (goose semantics)', () => {
   let db: TestDatabase;
@@ -206,6 +210,21 @@ describe('migrator commands on a fresh database (goose semantics)', () => {
       expect(Math.abs((appliedAt?.getTime() ?? 0) - before)).to.be.below(60 * 60 * 1000);
     } finally {
       await adminQuery(db, `alter database ${db.database} reset timezone`);
+    }
+  });
+
+  it("applied times do not depend on the application's pg type parsers (timestamptz kept as text)", async () => {
+    const original = pg.types.getTypeParser(TIMESTAMPTZ_OID);
+    pg.types.setTypeParser(TIMESTAMPTZ_OID, (value: string) => value);
+    try {
+      await migrator().upTo(1);
+      const before = Date.now();
+      const [first] = await migrator().status();
+      expect(first?.state).to.equal('applied');
+      expect(first?.appliedAt).to.be.instanceOf(Date);
+      expect(Math.abs((first?.appliedAt?.getTime() ?? 0) - before)).to.be.below(60 * 60 * 1000);
+    } finally {
+      pg.types.setTypeParser(TIMESTAMPTZ_OID, original);
     }
   });
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { MigrationLockError } from '../../../src/errors/migration-error.js';
 import { MIGRATION_LOCK_ID } from '../../../src/migrate/migration-lock.js';
@@ -57,13 +58,35 @@ describe('migrator: the advisory lock shared with goose', () => {
     try {
       const lines: LoggedLine[] = [];
       const running = createMigrator(db.url, { dir: fixture('run-basic'), env: db.env, lockRetryMs: 100, logger: recordingLogger(lines) }).up();
-      // the runner is queued behind goose's session, nothing ran (not even the version table)
-      while (!(await advisoryLocks(db)).some((lock) => !lock.granted)) await new Promise((resolve) => setTimeout(resolve, 25));
+      // the runner waits for goose's session, nothing ran (not even the version table)
+      while (!lines.some((line) => line.message.startsWith('waiting for the migration lock'))) await sleep(25);
       expect(await relationExists(db, 'goose_db_version')).to.equal(false);
       await goose.client.query('select pg_advisory_unlock($1)', ['4097083626']);
       const result = await running;
       expect(result.version).to.equal(4);
       expect(lines.some((line) => line.meta?.holderPid === goose.pid)).to.equal(true);
+    } finally {
+      await goose.client.end();
+    }
+  });
+
+  it("a waiting runner holds no snapshot: the holder's CREATE INDEX CONCURRENTLY does not deadlock with it", async () => {
+    await adminQuery(db, 'create table waited (id int); insert into waited select generate_series(1, 1000)');
+    const goose = await holdGooseLock();
+    try {
+      const lines: LoggedLine[] = [];
+      // default lockRetryMs (5 s): longer than the server's deadlock_timeout (1 s)
+      const running = createMigrator(db.url, { dir: fixture('run-basic'), env: db.env, logger: recordingLogger(lines) }).up();
+      running.catch(() => undefined);
+      while (!lines.some((line) => line.message.startsWith('waiting for the migration lock'))) await sleep(25);
+      // a runner that waited in the server's lock queue would be there now (one that polls never is)
+      for (let i = 0; i < 20 && !(await advisoryLocks(db)).some((lock) => !lock.granted); i++) await sleep(25);
+      // the holder builds an index concurrently, as a NO TRANSACTION migration does: this waits for
+      // every transaction whose snapshot is older, which must not include the waiting runner
+      await goose.client.query('create index concurrently waited_id_idx on waited (id)');
+      await goose.client.query('select pg_advisory_unlock($1)', ['4097083626']);
+      expect((await running).version).to.equal(4);
+      expect(await advisoryLocks(db)).to.deep.equal([]);
     } finally {
       await goose.client.end();
     }
