@@ -34,4 +34,5 @@ export * from './observability/index.js';
 export * from './plugins/index.js';
 export * from './migrate/index.js';
 /** The alert history schema's table types, generated from `migrations/` by kysely-codegen. */
-export type { AlertEvents, Alerts, AlertStatus, DB } from './schema/index.js';
+export type { AlertEvents, Alerts, DB } from './schema/index.js';
+export * from './alerts/index.js';
