@@ -3,6 +3,8 @@
  * `PostgresDialect` and ours): the query is built and compiled on every call, as an application does.
  */
 import type { ColumnType, Generated, Kysely } from 'kysely';
+import { createAlertRepository } from '../../src/alerts/index.js';
+import type { DB } from '../../src/schema/index.js';
 import { SQL, type BenchClient, type Labels, type NewEvent } from './workloads.js';
 
 export interface BenchDatabase {
@@ -57,7 +59,10 @@ function assertSameSql(db: Kysely<BenchDatabase>): void {
 /** A bench client over a Kysely instance (which it destroys on `close`). */
 export function kyselyClient(db: Kysely<BenchDatabase>, close: () => Promise<void> = () => db.destroy()): BenchClient {
   assertSameSql(db);
+  // the alert schema's tables are in the same database: the repository gets the same Kysely, typed for them
+  const alerts = createAlertRepository(db as unknown as Kysely<DB>);
   return {
+    ingest: async (webhook) => [await alerts.ingest(webhook)],
     lookup: (id) => lookupQuery(db, id).execute(),
     insert: (event) => insertQuery(db, event).execute(),
     range: (from, limit) => rangeQuery(db, from, limit).execute(),

@@ -21,7 +21,14 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/embedded/i
 import { BASELINE, CLIENTS, isClientId, type ClientId } from './clients.js';
 import { CHILD_URL_VARIABLE, WRONG_ROWS_EXIT_CODE, type RunArgs, type RunResult } from './protocol.js';
 import { median } from './stats.js';
+import { migrate } from '../../src/migrate/index.js';
+import { captureIngestStatements } from './ingest-capture.js';
+import type { IngestStatements } from './ingest-statements.js';
+import { ALERTS_PER_WEBHOOK, INGEST_AUDIT_SQL } from './ingest-workload.js';
 import { INSERT_AUDIT_SQL, SETUP_SQL, TEARDOWN_SQL, WORKLOADS, type WorkloadName } from './workloads.js';
+
+/** The repository's migrations (the alert schema the ingest workload writes to). */
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
 
 /** Largest pool of any client: pool max = min(concurrency, MAX_POOL). */
 const MAX_POOL = 16;
@@ -130,6 +137,17 @@ async function auditInserts(admin: pg.Client, result: RunResult): Promise<void> 
   }
 }
 
+/** Checks what an ingest measurement wrote: one event and one alert per alert the client reported ingested, all as sent. */
+async function auditIngest(admin: pg.Client, result: RunResult): Promise<void> {
+  const { rows } = await admin.query<{ events: number; alerts: number; bad: number }>(INGEST_AUDIT_SQL);
+  const audit = rows[0]!;
+  const expected = (result.warmupOps + result.ops) * ALERTS_PER_WEBHOOK;
+  const title = CLIENTS[result.client].title;
+  if (audit.events !== expected || audit.alerts !== expected || audit.bad !== 0) {
+    throw new Error(`WRONG ROWS: ${title} reported ${expected} alerts ingested (concurrency ${result.concurrency}) but the tables hold ${audit.events} events (${audit.bad} not as sent) and ${audit.alerts} alerts`);
+  }
+}
+
 /**
  * Checks that the plugins of a client that reports on them did their work: a statement cache that
  * never hit (it turned itself off, say) or an audit log that missed inserts would make "all on"
@@ -206,6 +224,8 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   let server: EmbeddedServer | undefined;
   let admin: pg.Client | undefined;
+  /** Set once the alert schema was migrated in for the ingest workload: removed again at the end. */
+  let ingestSchemaUrl: string | undefined;
   try {
     const given = process.env.DATABASE_URL;
     if (!given) log('bench: starting embedded PostgreSQL');
@@ -215,6 +235,18 @@ async function main(): Promise<void> {
     admin = new pg.Client({ connectionString: url });
     await admin.connect();
     for (const statement of SETUP_SQL) await admin.query(statement);
+    let ingest: IngestStatements | undefined;
+    if (settings.workloads.includes('ingest')) {
+      // the alert schema, by our runner; it is truncated before each measurement and removed at the
+      // end, so a given database must not hold it already
+      const existing = await admin.query<{ found: boolean }>("select to_regclass('alert_events') is not null or to_regclass('goose_db_version') is not null as found");
+      if (existing.rows[0]?.found === true) {
+        throw new Error('the ingest workload creates, truncates and removes the alert schema: give it a database without alert_events and goose_db_version');
+      }
+      ingestSchemaUrl = url;
+      await migrate(url, { dir: MIGRATIONS_DIR, env: {} });
+      ingest = await captureIngestStatements();
+    }
     const serverDescription = await describeServer(admin);
 
     const cells: Cell[] = [];
@@ -229,6 +261,7 @@ async function main(): Promise<void> {
           for (let k = 0; k < settings.clients.length; k++) {
             const client = settings.clients[(k + round + offset) % settings.clients.length]!;
             if (workload === 'insert') await admin.query('truncate bench_insert');
+            if (workload === 'ingest') await admin.query('truncate alert_events, alerts');
             const args: RunArgs = {
               client,
               workload,
@@ -236,9 +269,11 @@ async function main(): Promise<void> {
               max: Math.min(concurrency, MAX_POOL),
               seconds: settings.seconds,
               warmupSeconds: settings.warmupSeconds,
+              ...(workload === 'ingest' ? { ingest } : {}),
             };
             const result = await measure(args, url);
             if (workload === 'insert') await auditInserts(admin, result);
+            if (workload === 'ingest') await auditIngest(admin, result);
             checkClientStats(result);
             cell.results.set(client, [...(cell.results.get(client) ?? []), result]);
             done++;
@@ -267,6 +302,10 @@ async function main(): Promise<void> {
   } finally {
     // Leave nothing behind on a DATABASE_URL server, also after a failure.
     await admin?.query(TEARDOWN_SQL).catch(() => undefined);
+    if (ingestSchemaUrl !== undefined) {
+      await migrate(ingestSchemaUrl, { dir: MIGRATIONS_DIR, env: {}, direction: 'reset' }).catch(() => undefined);
+      await admin?.query('drop table if exists goose_db_version').catch(() => undefined);
+    }
     await admin?.end().catch(() => undefined);
     await server?.stop();
   }

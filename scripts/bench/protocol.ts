@@ -1,5 +1,6 @@
 /** What the parent passes to `run-client.js` (as one JSON argument) and what it prints back (one JSON line on stdout). */
 import type { ClientId } from './clients.js';
+import type { IngestStatements } from './ingest-statements.js';
 import type { WorkloadName } from './workloads.js';
 
 /** The environment variable carrying the connection string to the child (kept off the command line, where `ps` shows it). */
@@ -16,6 +17,8 @@ export interface RunArgs {
   readonly max: number;
   readonly seconds: number;
   readonly warmupSeconds: number;
+  /** The ingest transaction's SQL (captured by the parent), for the ingest workload. */
+  readonly ingest?: IngestStatements;
 }
 
 export interface RunResult {

@@ -36,7 +36,7 @@ function parseArgs(text: string | undefined): RunArgs {
 async function run(args: RunArgs, url: string): Promise<RunResult> {
   const definition = CLIENTS[args.client];
   const workload = WORKLOADS[args.workload as WorkloadName];
-  const client = await definition.create(url, args.max);
+  const client = await definition.create(url, args.max, args.ingest);
   const workers = Array.from({ length: args.concurrency }, (_, i) => i);
   const calls = workers.map(() => 0);
   let verified = 0;

@@ -7,6 +7,7 @@
  * postgres.js's tagged templates are checked to produce it), with the same parameter values.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { ALERTS_PER_WEBHOOK, benchWebhook, type BenchWebhook } from './ingest-workload.js';
 
 /** Rows seeded into `bench_event`: ids 1..SEEDED_ROWS. */
 export const SEEDED_ROWS = 10_000;
@@ -115,8 +116,8 @@ export interface BenchClient {
   /** Returns the rows of `returning "id"`. */
   insert(event: NewEvent): Promise<readonly unknown[]>;
   range(from: Date, limit: number): Promise<readonly unknown[]>;
-  // ingest(batch: AlertBatch): Promise<…>  ← the alert-ingest transaction (later): one method here,
-  // one implementation per client, one entry in WORKLOADS below.
+  /** The alert-ingest transaction; returns one row: the counts (`IngestCounts`). */
+  ingest(webhook: BenchWebhook): Promise<readonly unknown[]>;
   /** Counters the client keeps about itself (e.g. statement cache hits), reported with the result. */
   stats?(): Promise<Readonly<Record<string, number>>>;
   close(): Promise<void>;
@@ -136,7 +137,7 @@ export interface Workload {
   operation(worker: number, n: number): Operation;
 }
 
-export type WorkloadName = 'lookup' | 'insert' | 'range';
+export type WorkloadName = 'lookup' | 'insert' | 'range' | 'ingest';
 
 /** A deterministic pseudo-random integer in [0, modulo) for worker `worker`'s `n`th call. */
 function spread(worker: number, n: number, modulo: number): number {
@@ -232,5 +233,24 @@ const range: Workload = {
   },
 };
 
-/** The workloads, in table order. The alert-ingest transaction goes here when it exists. */
-export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = { lookup, insert, range };
+const expectedCounts = { newEvents: ALERTS_PER_WEBHOOK, duplicates: 0, alertsTouched: ALERTS_PER_WEBHOOK };
+
+const ingest: Workload = {
+  name: 'ingest',
+  title: `alert-ingest transaction (${ALERTS_PER_WEBHOOK} new alerts per webhook)`,
+  operation(worker, n) {
+    const webhook = benchWebhook(worker, n);
+    return {
+      run: (client) => client.ingest(webhook),
+      verify(rows) {
+        if (rows.length !== 1 || !isDeepStrictEqual({ ...(rows[0] as object) }, expectedCounts)) {
+          return `ingest of ${webhook.groupKey} returned ${describe(rows)}, expected ${describe([expectedCounts])}`;
+        }
+        return undefined;
+      },
+    };
+  },
+};
+
+/** The workloads, in table order. */
+export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = { lookup, insert, range, ingest };
