@@ -3,4 +3,4 @@
  * optional peer dependency: install it to use this entry point). Import from
  * `alert-history-db/embedded`, so applications that never use it do not load it.
  */
-export { findFreePort, startEmbeddedPostgres, type EmbeddedServer, type EmbeddedServerOptions } from './embedded-server.js';
+export { EMBEDDED_PASSWORD_FILE, findFreePort, startEmbeddedPostgres, type EmbeddedServer, type EmbeddedServerOptions } from './embedded-server.js';
