@@ -5,25 +5,13 @@
  * transaction isolation level read committed` and `commit`.
  */
 
+import type { AlertmanagerWebhook } from '../../src/alerts/alert-types.js';
+
 /** Alerts in one webhook (one Alertmanager group). */
 export const ALERTS_PER_WEBHOOK = 10;
 
-/** An Alertmanager webhook (version 4), as the bench generates it. */
-export interface BenchWebhook {
-  readonly version: '4';
-  readonly receiver: string;
-  readonly status: 'firing';
-  readonly groupKey: string;
-  readonly alerts: readonly {
-    readonly status: 'firing' | 'resolved';
-    readonly labels: Readonly<Record<string, string>>;
-    readonly annotations: Readonly<Record<string, string>>;
-    readonly startsAt: string;
-    readonly endsAt: string;
-    readonly generatorURL: string;
-    readonly fingerprint: string;
-  }[];
-}
+/** An Alertmanager webhook (version 4), as the repository takes it (a type only: raw clients load nothing of it). */
+export type BenchWebhook = AlertmanagerWebhook;
 
 /** What every client returns for one ingest: the repository's counts. */
 export interface IngestCounts {
