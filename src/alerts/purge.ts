@@ -32,6 +32,10 @@ async function inBatches(deleteBatch: () => Promise<bigint>): Promise<number> {
  *   their events are older, so they go too). The conditions are repeated on the deleted rows
  *   themselves, so a row that a concurrent ingest just changed (a new episode) is left alone.
  *
+ * Each batch locks the rows it picks with `FOR UPDATE SKIP LOCKED`: a row a concurrent ingest (or
+ * purge) holds is skipped, left for the next purge, rather than waited for: an ingest locks its
+ * alerts in fingerprint order and a batch would take them in another order, a deadlock.
+ *
  * @throws QueryParameterError naming `olderThan` or `batchSize` (1 to {@link MAX_PURGE_BATCH_SIZE})
  */
 export async function purgeHistory(db: Kysely<DB>, olderThan: Date, options: { readonly batchSize?: number } = {}): Promise<PurgeResult> {
@@ -61,7 +65,10 @@ export async function purgeHistory(db: Kysely<DB>, olderThan: Date, options: { r
             ),
           )
           .orderBy('e.starts_at', 'asc')
-          .limit(batchSize),
+          .limit(batchSize)
+          // rows another transaction holds are left for the next purge, never waited for
+          .forUpdate()
+          .skipLocked(),
       )
       .executeTakeFirst();
     return result.numDeletedRows;
@@ -73,7 +80,17 @@ export async function purgeHistory(db: Kysely<DB>, olderThan: Date, options: { r
       .where('status', '=', 'resolved')
       .where('ends_at', '<', before)
       .where('fingerprint', 'in', (eb) =>
-        eb.selectFrom('alerts as a').select('a.fingerprint').where('a.status', '=', 'resolved').where('a.ends_at', '<', before).orderBy('a.ends_at', 'asc').limit(batchSize),
+        eb
+          .selectFrom('alerts as a')
+          .select('a.fingerprint')
+          .where('a.status', '=', 'resolved')
+          .where('a.ends_at', '<', before)
+          .orderBy('a.ends_at', 'asc')
+          .limit(batchSize)
+          // an ingest locks the rows of its alerts in fingerprint order, this in ends_at order:
+          // waiting for its rows while holding others would deadlock, so rows it holds are skipped
+          .forUpdate()
+          .skipLocked(),
       )
       .executeTakeFirst();
     return result.numDeletedRows;

@@ -22,6 +22,12 @@ const GO_ZERO_MS = -62_135_596_800_000;
 /** 10000-01-01T00:00:00Z: instants from here on are refused (PostgreSQL and `Date` both hold them, but no alert does). */
 const END_MS = 253_402_300_800_000;
 const GO_ZERO_NANOS = BigInt(GO_ZERO_MS) * NANOS_PER_MS;
+/**
+ * Instants from here on are refused too: PostgreSQL rounds to the microsecond (half to even), so
+ * `9999-12-31T23:59:59.9999995Z` would be stored as `10000-01-01`, a year no RFC 3339 text (nor a
+ * history cursor) can hold.
+ */
+const END_NANOS = BigInt(END_MS) * NANOS_PER_MS - 500n;
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
@@ -32,7 +38,8 @@ function daysInMonth(year: number, month: number): number {
  * Parses an RFC 3339 date-time (`2026-11-27T00:22:20.869610604Z`, `2026-11-27T01:22:20+01:00`):
  * up to nanoseconds, `Z` or a numeric offset. Refuses (returns `undefined`) anything else: other
  * ISO 8601 forms, out-of-range fields (month 13, February 30, second 60: Go never writes a leap
- * second), and instants outside years 0001 to 9999 UTC.
+ * second), and instants outside years 0001 to 9999 UTC (also after PostgreSQL's rounding to the
+ * microsecond).
  */
 export function parseRfc3339(text: string): ParsedTime | undefined {
   const match = RFC_3339.exec(text);
@@ -61,6 +68,7 @@ export function parseRfc3339(text: string): ParsedTime | undefined {
   if (wholeSecondsMs < GO_ZERO_MS || wholeSecondsMs >= END_MS) return undefined;
   const fractionNanos = BigInt((fraction ?? '').padEnd(9, '0'));
   const epochNanos = BigInt(wholeSecondsMs) * NANOS_PER_MS + fractionNanos;
+  if (epochNanos >= END_NANOS) return undefined;
   return {
     epochNanos,
     epochMs: wholeSecondsMs + Number(fractionNanos / NANOS_PER_MS),

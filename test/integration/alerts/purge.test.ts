@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import { sql } from 'kysely';
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { createAlertRepository } from '../../../src/alerts/alert-repository.js';
 import { QueryParameterError } from '../../../src/alerts/query-parameter-error.js';
 import { failureOf } from '../../support/failure.js';
+import { adminQuery, eventually } from '../dialect/dialect-support.js';
 import { setUpAlerts, tableCounts, webhook, type AlertSpec, type AlertsFixture } from './alerts-support.js';
 
 /** Counts the DELETE statements Kysely builds. */
@@ -79,6 +81,35 @@ describe('alert repository: purge', function () {
     ]);
     // nothing left to purge
     expect(await fixture.repo.purge(OLDER_THAN)).to.deep.equal({ deletedEvents: 0, deletedAlerts: 0 });
+  });
+
+  it('never deadlocks with an ingest that holds alert rows: rows locked by it are left for the next purge', async () => {
+    // two old resolved alerts; b resolved first, so a purge takes it before a
+    await fixture.repo.ingest(webhook([{ fingerprint: 'b', status: 'resolved', startsAt: at('00:00:00'), endsAt: at('00:10:00') }]));
+    await fixture.repo.ingest(webhook([{ fingerprint: 'a', status: 'resolved', startsAt: at('00:00:00'), endsAt: at('00:20:00') }]));
+    let purge: Promise<unknown> | undefined;
+    // an ingest's upsert locks the rows of its alerts in fingerprint order: a, then b
+    await fixture.db.transaction().execute(async (trx) => {
+      await sql`select 1 from alerts where fingerprint = 'a' for update`.execute(trx);
+      purge = fixture.repo.purge(OLDER_THAN, { batchSize: 10 }).catch((error: unknown) => error);
+      // the purge has finished, or waits for a lock
+      const settled = { done: false };
+      void purge.then(() => (settled.done = true));
+      await eventually(async () => {
+        if (settled.done) return true;
+        const rows = await adminQuery<{ n: string }>(
+          fixture.testDb,
+          "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query ilike 'delete from%alerts%'",
+        );
+        return Number(rows[0]?.n) > 0;
+      });
+      await sql`select 1 from alerts where fingerprint = 'b' for update`.execute(trx);
+    });
+    const result = await purge;
+    expect(result).to.not.be.instanceOf(Error);
+    expect(result).to.deep.include({ deletedAlerts: 1 });
+    expect(await fixture.repo.purge(OLDER_THAN)).to.deep.include({ deletedAlerts: 1 });
+    expect(await tableCounts(fixture.db)).to.deep.equal({ events: 0, alerts: 0 });
   });
 
   it('refuses an invalid olderThan or batchSize before deleting anything', async () => {

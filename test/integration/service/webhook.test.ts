@@ -186,6 +186,12 @@ describe('service: POST /webhook', () => {
       expect(problems).to.include('alerts[0].endsAt:');
       expect(problems).to.include('alerts[1].startsAt:');
     });
+
+    it('a start PostgreSQL would round into year 10000 (no cursor could page past it): 400', async () => {
+      const response = await fixture.postWebhook(webhook([{ fingerprint: 'dddddddddddddddd', status: 'firing', startsAt: '9999-12-31T23:59:59.9999999Z' }]));
+      expect(response.statusCode, response.body).to.equal(400);
+      expect(json<{ problems: string[] }>(response).problems.join('\n')).to.include('alerts[0].startsAt:');
+    });
   });
 
   it('405 with Allow for other methods on /webhook', async () => {

@@ -40,6 +40,9 @@ describe('parseRfc3339', () => {
       '0000-01-01T00:00:00Z',
       '0001-01-01T00:00:00+00:01',
       '9999-12-31T23:59:59-01:00',
+      // PostgreSQL rounds it to the microsecond: 10000-01-01, which no cursor or RFC 3339 text can hold
+      '9999-12-31T23:59:59.9999995Z',
+      '9999-12-31T23:59:59.999999999Z',
       '+2026-11-27T00:00:00Z',
       ' 2026-11-27T00:00:00Z',
       '２０２６-11-27T00:00:00Z',
@@ -47,6 +50,7 @@ describe('parseRfc3339', () => {
       expect(parseRfc3339(text), text).to.equal(undefined);
     }
     expect(parseRfc3339('2000-02-29T00:00:00Z')).not.to.equal(undefined);
+    expect(parseRfc3339('9999-12-31T23:59:59.999999499Z')).not.to.equal(undefined);
     expect(parseRfc3339('1900-02-29T00:00:00Z')).to.equal(undefined);
   });
 });
