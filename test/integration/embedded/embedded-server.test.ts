@@ -5,18 +5,8 @@ import { expect } from 'chai';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../../src/embedded/embedded-server.js';
 import { failureOf } from '../../support/failure.js';
+import { queryEmbedded } from './embedded-support.js';
 
-/** Runs `sql` on a connection of its own to the server's `postgres` database. */
-async function query<Row extends pg.QueryResultRow>(server: EmbeddedServer, sql: string): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: server.connectionString() });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query<Row>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe('embedded PostgreSQL', () => {
   let server: EmbeddedServer | undefined;
@@ -71,7 +61,7 @@ describe('embedded PostgreSQL', () => {
     it('keeps the data, the port and the password across halt() and resume()', async () => {
       server = await startEmbeddedPostgres();
       expect(server.running).to.equal(true);
-      await query(server, "create table survivor (id int primary key, note text); insert into survivor values (1, 'before halt')");
+      await queryEmbedded(server, "create table survivor (id int primary key, note text); insert into survivor values (1, 'before halt')");
 
       await server.halt();
       expect(server.running).to.equal(false);
@@ -81,7 +71,7 @@ describe('embedded PostgreSQL', () => {
       await server.resume();
       expect(server.running).to.equal(true);
       await server.resume();
-      const rows = await query<{ id: number; note: string }>(server, 'select id, note from survivor');
+      const rows = await queryEmbedded<{ id: number; note: string }>(server, 'select id, note from survivor');
       expect(rows).to.deep.equal([{ id: 1, note: 'before halt' }]);
     });
 
@@ -97,11 +87,11 @@ describe('embedded PostgreSQL', () => {
       expect(lateQuery).to.be.instanceOf(Error);
       await open.end().catch(() => undefined);
 
-      const refused = await failureOf(query(server, 'select 1'));
+      const refused = await failureOf(queryEmbedded(server, 'select 1'));
       expect((refused as NodeJS.ErrnoException).code).to.equal('ECONNREFUSED');
 
       await server.resume();
-      expect(await query<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
+      expect(await queryEmbedded<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
     });
 
     it('removes the data directory when stopped while halted, and cannot be resumed after stop()', async () => {
@@ -122,7 +112,7 @@ describe('embedded PostgreSQL', () => {
       const steps = [server.halt(), server.resume(), server.halt(), server.resume()];
       await Promise.all(steps);
       expect(server.running).to.equal(true);
-      expect(await query<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
+      expect(await queryEmbedded<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
       await Promise.all([server.halt(), server.stop()]);
       expect(existsSync(dataDir)).to.equal(false);
     });
@@ -159,7 +149,7 @@ describe('embedded PostgreSQL', () => {
       await new Promise((resolve) => squatter.close(resolve));
       blocker = undefined;
       await server.resume();
-      expect(await query<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
+      expect(await queryEmbedded<{ ok: number }>(server, 'select 1 as ok')).to.deep.equal([{ ok: 1 }]);
     });
   });
 });

@@ -3,21 +3,11 @@ import { chmod, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import pg from 'pg';
 import { EMBEDDED_PASSWORD_FILE, startEmbeddedPostgres, type EmbeddedServer } from '../../../src/embedded/embedded-server.js';
 import { failureOf } from '../../support/failure.js';
+import { queryEmbedded } from '../embedded/embedded-support.js';
 import { eventually } from '../dialect/dialect-support.js';
 
-async function query<Row extends pg.QueryResultRow>(server: EmbeddedServer, sql: string): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: server.connectionString() });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return (await client.query<Row>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe('embedded PostgreSQL: a persistent cluster (persistent: true, dataDir)', () => {
   let base: string;
@@ -47,7 +37,7 @@ describe('embedded PostgreSQL: a persistent cluster (persistent: true, dataDir)'
     expect(statSync(passwordFile).mode & 0o777).to.equal(0o600);
     expect(readFileSync(passwordFile, 'utf8').trim()).to.equal(server.password);
     const password = server.password;
-    await query(server, "create table kept (note text); insert into kept values ('first run')");
+    await queryEmbedded(server, "create table kept (note text); insert into kept values ('first run')");
 
     await server.stop();
     expect(existsSync(join(dataDir, 'PG_VERSION'))).to.equal(true);
@@ -55,10 +45,10 @@ describe('embedded PostgreSQL: a persistent cluster (persistent: true, dataDir)'
 
     server = await startEmbeddedPostgres({ persistent: true, dataDir });
     expect(server.password).to.equal(password);
-    expect(await query<{ note: string }>(server, 'select note from kept')).to.deep.equal([{ note: 'first run' }]);
+    expect(await queryEmbedded<{ note: string }>(server, 'select note from kept')).to.deep.equal([{ note: 'first run' }]);
     await server.halt();
     await server.resume();
-    expect(await query<{ note: string }>(server, 'select note from kept')).to.deep.equal([{ note: 'first run' }]);
+    expect(await queryEmbedded<{ note: string }>(server, 'select note from kept')).to.deep.equal([{ note: 'first run' }]);
   });
 
   it('refuses persistent without dataDir, dataDir without persistent, a foreign directory, and a cluster without its password file', async () => {
