@@ -15,3 +15,12 @@ export type { ConnectionSession, QueryContext, QueryMode } from './query-context
 export { QUERY_OPERATIONS, operationOf, type QueryOperation } from './query-operation.js';
 export { MAX_QUERY_TABLES, tablesOf } from './query-tables.js';
 export { ConnectionDiscardedError, type DiscardReason } from './connection-discarded-error.js';
+export {
+  precompile,
+  type ParameterFunction,
+  type Precompile,
+  type PrecompiledQuery,
+  type PrecompiledQueryBuilder,
+  type PrecompiledRow,
+} from './precompiled-query.js';
+export { PrecompiledParameterError, type PrecompiledParameterProblem } from '../errors/precompiled-parameter-error.js';

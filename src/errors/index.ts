@@ -16,3 +16,4 @@ export {
   MigrationStateError,
   type MigrationLocation,
 } from './migration-error.js';
+export { PrecompiledParameterError, type PrecompiledParameterProblem } from './precompiled-parameter-error.js';
