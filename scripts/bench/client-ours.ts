@@ -37,7 +37,16 @@ async function counterValue(metrics: DatabaseMetrics, name: string): Promise<num
   return values.reduce((sum, { value }) => sum + value, 0);
 }
 
-export function ourAllOnClient(url: string, max: number): BenchClient {
+/** Our dialect with everything on, as {@link ourAllOnClient} and the precompiled client use it. */
+export interface AllOnDatabase {
+  readonly db: Kysely<BenchDatabase>;
+  /** Destroys the Kysely instance, stops the gauges and closes the pool. */
+  close(): Promise<void>;
+  /** Statement cache hits and misses, audit records. */
+  stats(): Promise<Readonly<Record<string, number>>>;
+}
+
+export function ourAllOnDatabase(url: string, max: number): AllOnDatabase {
   const poolName = 'bench';
   const metrics = createMetrics();
   const pool = createPool(loadConfig({}, settings(url, max)), { name: poolName, observer: metrics.poolObserver(poolName) });
@@ -65,15 +74,21 @@ export function ourAllOnClient(url: string, max: number): BenchClient {
   });
   const db = new Kysely<BenchDatabase>({ dialect });
   return {
-    ...kyselyClient(db, async () => {
+    db,
+    close: async () => {
       await db.destroy();
       for (const stop of stopTracking) stop();
       await pool.close();
-    }),
+    },
     stats: async () => ({
       statementCacheHits: await counterValue(metrics, 'db_client_statement_cache_hits_total'),
       statementCacheMisses: await counterValue(metrics, 'db_client_statement_cache_misses_total'),
       auditRecords,
     }),
   };
+}
+
+export function ourAllOnClient(url: string, max: number): BenchClient {
+  const { db, close, stats } = ourAllOnDatabase(url, max);
+  return { ...kyselyClient(db, close), stats };
 }

@@ -23,6 +23,10 @@ export const CLIENTS = {
     title: 'Kysely + createDialect (all on)',
     create: async (url, max) => (await import('./client-ours.js')).ourAllOnClient(url, max),
   },
+  'ours-precompiled': {
+    title: 'Kysely + createDialect (all on, precompiled)',
+    create: async (url, max) => (await import('./client-ours-precompiled.js')).ourPrecompiledClient(url, max),
+  },
   'postgresjs': { title: 'postgres.js', create: async (url, max, ingest) => (await import('./client-postgresjs.js')).postgresJsClient(url, max, ingest) },
 } as const satisfies Record<string, ClientDefinition>;
 
