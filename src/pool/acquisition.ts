@@ -4,7 +4,7 @@ import { AcquireTimeoutError } from '../errors/acquire-timeout-error.js';
 import { PoolClosedError } from '../errors/pool-closed-error.js';
 import type { Logger } from '../observability/logger.js';
 import { describeError } from '../observability/describe-error.js';
-import { AcquireDeadline, type DeadlineOutcome } from './acquire-deadline.js';
+import { AcquireDeadline, DeadlineTimer, type DeadlineOutcome } from './acquire-deadline.js';
 import type { ConnectionCheckout } from './checkout.js';
 import type { ConnectionRecord } from './connection-record.js';
 import type { AcquireOptions, PooledConnection } from './instrumented-pool.js';
@@ -51,6 +51,8 @@ export class Acquisition {
   readonly #observer: ObserverCaller;
   readonly #logger: Logger;
   readonly #pending = new Set<AcquireDeadline>();
+  /** The one timer of every waiting acquisition's timeout. */
+  readonly #deadlines: DeadlineTimer;
   /** Built once: each acquisition passes it instead of allocating a closure. */
   readonly #makeTimeoutError = (): AcquireTimeoutError => this.#timeoutError();
 
@@ -66,6 +68,7 @@ export class Acquisition {
     this.#counters = options.counters;
     this.#observer = options.observer;
     this.#logger = options.logger;
+    this.#deadlines = new DeadlineTimer(options.config.acquireTimeoutMs);
   }
 
   /** Acquisitions still waiting (for a permit or a connection). */
@@ -118,7 +121,7 @@ export class Acquisition {
         return this.#handOut(record, started, false, origin);
       }
     }
-    const deadline = new AcquireDeadline(this.#config.acquireTimeoutMs, signal, this.#makeTimeoutError);
+    const deadline = new AcquireDeadline(this.#deadlines, signal, this.#makeTimeoutError);
     this.#pending.add(deadline);
     try {
       let empty = false;
@@ -129,13 +132,33 @@ export class Acquisition {
       } else {
         empty = true;
         const request = this.#permits.request();
+        let handedOff: ConnectionRecord | undefined;
         try {
-          await deadline.race(request.granted);
+          handedOff = await deadline.race(request.granted);
         } catch (error) {
-          if (!request.cancel()) this.#permits.release(); // granted just as the wait ended
+          if (!request.cancel()) {
+            // granted just as the wait ended: give back the permit, and the connection that came with it
+            const late = request.handedOff;
+            if (late === undefined) this.#permits.release();
+            else this.#checkout.returnUnused(late);
+          }
           throw error;
         }
         holdsPermit = true;
+        if (handedOff !== undefined) {
+          // a releasing borrower handed its connection over with the permit
+          if (this.#state.closed) {
+            // close() came before this caller resumed: the connection goes back (closed), with its permit
+            holdsPermit = false;
+            this.#checkout.returnUnused(handedOff);
+            throw new PoolClosedError(this.#poolName);
+          }
+          if (!handedOff.broken) {
+            holdsPermit = false; // the permit now belongs to the borrowed connection
+            return this.#handOut(handedOff, started, true, origin);
+          }
+          this.#checkout.discard(handedOff); // it failed meanwhile: closed; the permit stays ours for a new one
+        }
       }
       if (this.#pg.idleCount === 0) empty = true;
       const checkout = this.#checkout.forCaller();

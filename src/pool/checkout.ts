@@ -80,6 +80,11 @@ export class ConnectionCheckout {
     return undefined;
   }
 
+  /** Closes a connection the pool holds (handed over, found broken) without freeing its permit. */
+  discard(record: ConnectionRecord): void {
+    this.#tracker.destroy(record, this.#state.closed ? 'shutdown' : 'error');
+  }
+
   /**
    * Gives back a connection checked out by housekeeping, or for a caller who left, and frees its
    * permit. Its idle clock is not reset (the sweep and the warm-up do not count as use).

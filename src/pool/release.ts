@@ -20,7 +20,7 @@ export interface ConnectionReleaseOptions {
 
 /**
  * Where borrowed connections come back (the pool's one {@link ReleaseTarget}): a connection goes
- * back to pg.Pool unless it must be closed: fatal error ({@link isFatalConnectionError}), broken
+ * to the first caller waiting for a permit, or back to pg.Pool, unless it must be closed: fatal error ({@link isFatalConnectionError}), broken
  * client, still inside a transaction (checked here only, and logged), past its lifetime, or the
  * pool is closing. Either way its permit is freed.
  */
@@ -51,14 +51,20 @@ export class ConnectionRelease implements ReleaseTarget {
       this.#observer.emit('onRelease', { connectionId: record.id, heldSeconds: (now - acquiredAt) / 1000 });
     }
     const reason = this.#verdict(record, error, now);
-    if (reason === undefined) {
-      record.state = 'idle';
-      record.lastReleasedAt = now;
-      record.client.release();
-    } else {
+    if (reason !== undefined) {
       this.#tracker.destroy(record, reason);
+      this.#permits.release();
+    } else {
+      // Someone waits: the connection goes straight to them with its permit (held by the pool
+      // meanwhile), without a round through pg.Pool's idle list and a second checkout.
+      record.state = 'housekeeping';
+      if (!this.#permits.handOff(record)) {
+        record.state = 'idle';
+        record.lastReleasedAt = now;
+        record.client.release();
+        this.#permits.release();
+      }
     }
-    this.#permits.release();
     this.#state.changes.notify();
   }
 
