@@ -2,80 +2,26 @@
  * The end of one acquisition's wait: its timeout, its caller's `AbortSignal`, or the pool closing,
  * whichever comes first. Each step of the acquisition races against it.
  */
-import { timerDelay } from './condition-waiter.js';
+import { DueEntry, DueQueue } from './due-queue.js';
 
 /** Why an acquisition stopped waiting. */
 export type DeadlineOutcome = 'timeout' | 'canceled' | 'closed';
 
 /**
- * The timeouts of a pool's waiting acquisitions, on one timer. Every acquisition of a pool waits
- * at most the same `acquireTimeoutMs`, so their deadlines come due in the order they began: they
- * are kept in a list in that order, and the one timer is set for the oldest. A deadline costs a
- * list insertion and removal instead of a timer set and cleared (timers were about an eighth of
- * the CPU of a contended acquisition, measured with 64 callers on 4 connections).
+ * The timeouts of a pool's waiting acquisitions, on one timer: every acquisition of a pool waits
+ * at most the same `acquireTimeoutMs`, so their deadlines come due in the order they began.
  */
 export class DeadlineTimer {
   readonly timeoutMs: number;
-  #oldest: AcquireDeadline | undefined;
-  #newest: AcquireDeadline | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #onTimer = (): void => this.#sweep();
+  readonly queue = new DueQueue<AcquireDeadline>({ onDue: (deadline) => deadline.expireOnTimeout(), keepAlive: true });
 
   constructor(timeoutMs: number) {
     this.timeoutMs = timeoutMs;
   }
-
-  /** Adds `deadline` (the newest: it comes due last). */
-  add(deadline: AcquireDeadline): void {
-    deadline.linked = true;
-    deadline.previous = this.#newest;
-    if (this.#newest === undefined) this.#oldest = deadline;
-    else this.#newest.next = deadline;
-    this.#newest = deadline;
-    if (this.#timer === undefined) this.#arm(deadline.dueAt);
-    else if (deadline.previous === undefined) this.#timer.ref();
-  }
-
-  /** Removes `deadline`; the timer stays set (when it fires early, it is set again for the then oldest). */
-  remove(deadline: AcquireDeadline): void {
-    if (!deadline.linked) return;
-    deadline.linked = false;
-    const { previous, next } = deadline;
-    if (previous === undefined) this.#oldest = next;
-    else previous.next = next;
-    if (next === undefined) this.#newest = previous;
-    else next.previous = previous;
-    deadline.previous = undefined;
-    deadline.next = undefined;
-    // nobody waits: the timer may fire for nothing once, but must not keep the process alive
-    // (clearing and setting it again as waiters come and go cost more than the idle firing)
-    if (this.#oldest === undefined) this.#timer?.unref();
-  }
-
-  #arm(dueAt: number): void {
-    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(timerDelay(dueAt - performance.now()))));
-  }
-
-  /** Expires every deadline that has come due, oldest first, then sets the timer for the next one. */
-  #sweep(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    for (let deadline = this.#oldest; deadline !== undefined && deadline.dueAt <= now; deadline = this.#oldest) {
-      this.remove(deadline);
-      deadline.expireOnTimeout();
-    }
-    if (this.#oldest !== undefined) this.#arm(this.#oldest.dueAt);
-  }
 }
 
 /** See the module comment. Call {@link dispose} when the acquisition settles. */
-export class AcquireDeadline {
-  /** When the timeout comes (`performance.now()` clock). */
-  readonly dueAt: number;
-  /** Neighbours in the {@link DeadlineTimer}'s list while `linked`. */
-  previous: AcquireDeadline | undefined;
-  next: AcquireDeadline | undefined;
-  linked = false;
+export class AcquireDeadline extends DueEntry {
   #outcome: DeadlineOutcome | undefined;
   #reject!: (error: unknown) => void;
   /** Rejects when the deadline comes (every acquisition races it at least once: no lazy creation). */
@@ -91,14 +37,14 @@ export class AcquireDeadline {
    * @param timeoutError builds the error of a timeout when it comes (so it can describe the pool then)
    */
   constructor(timer: DeadlineTimer, signal: AbortSignal | undefined, timeoutError: () => Error) {
+    super(performance.now() + timer.timeoutMs);
     this.#expired = new Promise<never>((_, reject) => {
       this.#reject = reject;
     });
     this.#expired.catch(() => undefined); // observed through race(); never unhandled
-    this.dueAt = performance.now() + timer.timeoutMs;
     this.#timer = timer;
     this.#timeoutError = timeoutError;
-    timer.add(this);
+    timer.queue.add(this);
     this.#signal = signal;
     if (signal !== undefined) {
       this.#onAbort = () => this.expire('canceled', signal.reason);
@@ -131,7 +77,7 @@ export class AcquireDeadline {
 
   /** Leaves the timer and stops the abort listener. */
   dispose(): void {
-    this.#timer.remove(this);
+    this.#timer.queue.remove(this);
     if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
   }
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.js';
+import { DueEntry, DueQueue } from './due-queue.js';
 import type { PoolCounters } from './pool-counters.js';
 import type { ObserverCaller } from './safe-hooks.js';
 
@@ -27,21 +28,18 @@ const NO_STACK = 'the runtime produced no stack trace for this acquisition';
 const ORIGIN_STACK_FRAMES = 30;
 
 /**
- * A borrowed connection being watched (internal to the leak detector): a node of the detector's
- * list of watches in the order they began, which is also the order they come due.
+ * A borrowed connection being watched (internal to the leak detector): an entry of the detector's
+ * queue, due when the threshold has passed.
  */
-export class ActiveWatch implements LeakWatch {
+export class ActiveWatch extends DueEntry implements LeakWatch {
   readonly detector: LeakDetector;
   readonly connectionId: number;
   readonly acquiredAt: number;
   readonly origin: Error | undefined;
   leaked = false;
-  /** Neighbours in the detector's list while watched (`linked`). */
-  previous: ActiveWatch | undefined;
-  next: ActiveWatch | undefined;
-  linked = false;
 
-  constructor(detector: LeakDetector, connectionId: number, acquiredAt: number, origin: Error | undefined) {
+  constructor(detector: LeakDetector, connectionId: number, acquiredAt: number, origin: Error | undefined, thresholdMs: number) {
+    super(acquiredAt + thresholdMs);
     this.detector = detector;
     this.connectionId = connectionId;
     this.acquiredAt = acquiredAt;
@@ -80,10 +78,14 @@ export class LeakDetector {
   readonly #counters: PoolCounters;
   readonly #observer: ObserverCaller;
   #recordStacks = false;
-  #oldest: ActiveWatch | undefined;
-  #newest: ActiveWatch | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #onTimer = (): void => this.#sweep();
+  /** The watched connections, on one `unref()`ed timer. */
+  readonly #watches = new DueQueue<ActiveWatch>({
+    onDue: (watch) => {
+      watch.leaked = true;
+      this.leaked(watch);
+    },
+    keepAlive: false,
+  });
 
   constructor(options: {
     readonly thresholdMs: number;
@@ -119,50 +121,14 @@ export class LeakDetector {
   /** Starts watching a connection handed out at `acquiredAt` (`performance.now()`). */
   watch(connectionId: number, acquiredAt: number, origin: Error | undefined): LeakWatch {
     if (this.#thresholdMs === 0) return NOT_WATCHED;
-    const watch = new ActiveWatch(this, connectionId, acquiredAt, origin);
-    watch.linked = true;
-    watch.previous = this.#newest;
-    if (this.#newest === undefined) this.#oldest = watch;
-    else this.#newest.next = watch;
-    this.#newest = watch;
-    if (this.#timer === undefined) this.#arm(acquiredAt);
+    const watch = new ActiveWatch(this, connectionId, acquiredAt, origin, this.#thresholdMs);
+    this.#watches.add(watch);
     return watch;
   }
 
-  /** Stops watching `watch` (no report). The timer stays set: when it fires early, it is set again for the then oldest watch. */
+  /** Stops watching `watch` (no report). */
   unwatch(watch: ActiveWatch): void {
-    if (!watch.linked) return;
-    watch.linked = false;
-    const { previous, next } = watch;
-    if (previous === undefined) this.#oldest = next;
-    else previous.next = next;
-    if (next === undefined) this.#newest = previous;
-    else next.previous = previous;
-    watch.previous = undefined;
-    watch.next = undefined;
-  }
-
-  /** Sets the timer for a watch that began at `acquiredAt`. */
-  #arm(acquiredAt: number): void {
-    const delay = Math.max(1, Math.ceil(acquiredAt + this.#thresholdMs - performance.now()));
-    this.#timer = setTimeout(this.#onTimer, delay);
-    this.#timer.unref();
-  }
-
-  /** Reports every watch past the threshold, oldest first, then sets the timer for the next one. */
-  #sweep(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    for (let watch = this.#oldest; watch !== undefined && now - watch.acquiredAt >= this.#thresholdMs; watch = this.#oldest) {
-      this.unwatch(watch);
-      watch.leaked = true;
-      try {
-        this.leaked(watch);
-      } catch {
-        // a throwing logger must not stop the reports of the watches after this one
-      }
-    }
-    if (this.#oldest !== undefined) this.#arm(this.#oldest.acquiredAt);
+    this.#watches.remove(watch);
   }
 
   /** `watch` has been held past the threshold. */
