@@ -94,12 +94,13 @@ export class Acquisition {
       throw signal.reason;
     }
     let holdsPermit = false;
-    if (this.#pending.size === 0 && this.#pg.idleCount > 0 && this.#permits.tryTake()) {
-      // The fast path: nobody waits, a permit is free and pg.Pool holds an idle connection, which it
-      // hands over on its next tick. Without a deadline (a timer, a promise and two races saved on
-      // every statement): the checkout cannot wait for anything. Should the idle connection turn out
-      // broken or expired, it is closed and the slow path below, deadline and all, takes over with
-      // the permit already held.
+    if (this.#pending.size === 0 && this.#pg.idleCount > this.#pg.waitingCount && this.#permits.tryTake()) {
+      // The fast path: nobody waits, a permit is free and pg.Pool holds an idle connection that no
+      // checkout already queued in pg.Pool (it serves them in order on its next ticks) will take:
+      // pg.Pool hands it over on its next tick. Without a deadline (a timer, a promise and two races
+      // saved on every statement): the checkout cannot wait for anything. Should the idle connection
+      // turn out broken or expired, it is closed and the slow path below, deadline and all, takes
+      // over with the permit already held.
       holdsPermit = true;
       let record: ConnectionRecord | undefined;
       try {
@@ -126,7 +127,7 @@ export class Acquisition {
     try {
       let empty = false;
       if (holdsPermit) {
-        empty = true;
+        // the fast path's permit (its idle connection was closed): empty or not as decided below
       } else if (this.#permits.tryTake()) {
         holdsPermit = true;
       } else {

@@ -18,8 +18,8 @@
  *   an idle one when an acquisition pulls it out of pg.Pool (another one is taken) or by the
  *   {@link Housekeeping} sweep, which also keeps `minConns` open. pg's own `idleTimeoutMillis`
  *   and `maxLifetimeSeconds` are off.
- * - **Release** ({@link ConnectionRelease}). A connection goes back to pg.Pool unless it must be
- *   closed: fatal error ({@link isFatalConnectionError}), broken client, still inside a
+ * - **Release** ({@link ConnectionRelease}). A connection goes to the first waiting caller with
+ *   its permit, or back to pg.Pool, unless it must be closed: fatal error ({@link isFatalConnectionError}), broken client, still inside a
  *   transaction (checked there only, and logged), past its lifetime, or the pool is closing.
  * - **Shutdown** ({@link Shutdown}). Borrowed connections get `timeoutMs` to come back; then their
  *   backends are terminated from one control connection outside the pool

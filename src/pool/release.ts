@@ -57,10 +57,12 @@ export class ConnectionRelease implements ReleaseTarget {
     } else {
       // Someone waits: the connection goes straight to them with its permit (held by the pool
       // meanwhile), without a round through pg.Pool's idle list and a second checkout.
+      // Its idle clock starts now either way: a waiter whose wait ended as it was handed over puts
+      // it back idle as released now.
       record.state = 'housekeeping';
+      record.lastReleasedAt = now;
       if (!this.#permits.handOff(record)) {
         record.state = 'idle';
-        record.lastReleasedAt = now;
         record.client.release();
         this.#permits.release();
       }

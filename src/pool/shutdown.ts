@@ -60,6 +60,10 @@ export class Shutdown {
     for (const record of tracker.all()) {
       if (record.state === 'idle') record.destroyReason ??= 'shutdown';
     }
+    // Checkouts already queued in pg.Pool (the fast path's, housekeeping's) are served from its idle
+    // list on its next ticks; pg.Pool.end() would leave them queued for good (the acquisition would
+    // never settle): it is called once they are served (they see the pool closed and give back).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // Idle connections close now; borrowed ones as they come back (the release verdict: 'shutdown').
     const ended = pgPool.end().catch((error: unknown) =>
       this.#logger.error('pg.Pool.end() failed', { pool: this.#poolName, error: describeError(error) }),
