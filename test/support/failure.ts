@@ -10,3 +10,13 @@ export async function failureOf(work: Promise<unknown> | (() => Promise<unknown>
   }
   throw new Error('expected a failure, but the work succeeded');
 }
+
+/** What `work` throws (synchronously); fails the test when it returns instead. */
+export function thrownBy(work: () => unknown): unknown {
+  try {
+    work();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an exception');
+}

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { thrownBy } from '../../support/failure.js';
 import { Kysely, sql } from 'kysely';
 import pg from 'pg';
 import type { InstrumentedPool } from '../../../src/pool/instrumented-pool.js';
@@ -18,15 +19,6 @@ async function sessionsNamed(db: TestDatabase, applicationName: string): Promise
 async function settingOf(db: Kysely<unknown>, name: string): Promise<string | undefined> {
   const { rows } = await sql<{ value: string }>`select current_setting(${name}) as value`.execute(db);
   return rows[0]?.value;
-}
-
-function thrown(work: () => unknown): unknown {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an exception');
 }
 
 describe('dialect: createDialect options and ownership of the pool', () => {
@@ -129,7 +121,7 @@ describe('dialect: createDialect options and ownership of the pool', () => {
   it('rejects a pg.Pool given as pool with a message saying what to pass instead', async () => {
     const pgPool = new pg.Pool({ connectionString: testDb.url });
     try {
-      const failure = thrown(() => createDialect({ pool: pgPool as unknown as InstrumentedPool }));
+      const failure = thrownBy(() => createDialect({ pool: pgPool as unknown as InstrumentedPool }));
       expect(failure).to.be.instanceOf(TypeError);
       expect((failure as Error).message).to.include('createPool');
     } finally {
@@ -149,14 +141,14 @@ describe('dialect: createDialect options and ownership of the pool', () => {
 
   it('throws ConfigError at once, listing every problem, for settings it cannot honour', () => {
     const options = { host: 'localhost', max: 2, maxConns: 3, types: {}, ssl: { ca: '-----BEGIN CERTIFICATE-----' }, databse: 'typo' };
-    const error = thrown(() => createDialect(options as unknown as SettingsDialectOptions));
+    const error = thrownBy(() => createDialect(options as unknown as SettingsDialectOptions));
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as ConfigError).problems.map((p) => p.field).sort()).to.deep.equal(['databse', 'max', 'ssl', 'types']);
     expect((error as ConfigError).message).to.not.include('BEGIN CERTIFICATE');
   });
 
   it('throws the ConfigError of loadConfig at once for invalid values', () => {
-    const error = thrown(() => createDialect({ port: 'not-a-port', env: testDb.env }));
+    const error = thrownBy(() => createDialect({ port: 'not-a-port', env: testDb.env }));
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as ConfigError).problems.map((p) => p.field)).to.deep.equal(['port']);
   });

@@ -17,7 +17,7 @@ import { precompile, type ParameterFunction } from '../../../src/dialect/precomp
 import { AlertHistoryDbError } from '../../../src/errors/alert-history-db-error.js';
 import { PrecompiledParameterError, type PrecompiledParameterProblem } from '../../../src/errors/precompiled-parameter-error.js';
 import { compileOnlyKysely } from '../../support/compile-only-kysely.js';
-import { failureOf } from '../../support/failure.js';
+import { failureOf, thrownBy } from '../../support/failure.js';
 
 interface Db {
   person: { id: Generated<number>; name: string; age: number | null; tags: string[] | null };
@@ -27,15 +27,6 @@ interface Db {
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
 const db = compileOnlyKysely<Db>();
-
-function thrown(work: () => unknown): unknown {
-  try {
-    work();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an exception');
-}
 
 function expectParameterError(error: unknown, problem: PrecompiledParameterProblem, parameter: string): void {
   expect(error).to.be.instanceOf(PrecompiledParameterError);
@@ -117,20 +108,20 @@ describe('dialect: precompiled queries', () => {
   it('refuses a missing, an unknown and an undefined parameter, naming it but not the value', () => {
     const values = { name: 'secret-value', age: 3 };
     expectParameterError(
-      thrown(() => byNameAndAge.compile({ name: 'secret-value' } as typeof values)),
+      thrownBy(() => byNameAndAge.compile({ name: 'secret-value' } as typeof values)),
       'missing',
       'age',
     );
     const extra = { ...values, nickname: 'secret-value' };
-    const unknownError = thrown(() => byNameAndAge.compile(extra));
+    const unknownError = thrownBy(() => byNameAndAge.compile(extra));
     expectParameterError(unknownError, 'unknown', 'nickname');
     expect((unknownError as Error).message).to.not.include('secret-value');
     expectParameterError(
-      thrown(() => byNameAndAge.compile({ name: 'secret-value', age: undefined } as unknown as typeof values)),
+      thrownBy(() => byNameAndAge.compile({ name: 'secret-value', age: undefined } as unknown as typeof values)),
       'undefined',
       'age',
     );
-    expect(thrown(() => byNameAndAge.compile(null as unknown as typeof values))).to.be.instanceOf(TypeError);
+    expect(thrownBy(() => byNameAndAge.compile(null as unknown as typeof values))).to.be.instanceOf(TypeError);
   });
 
   it('rejects a wrong parameter on execute before anything runs', async () => {
@@ -140,7 +131,7 @@ describe('dialect: precompiled queries', () => {
 
   it('refuses at precompile time a parameter Kysely did not bind as a value of its own', () => {
     expectParameterError(
-      thrown(() =>
+      thrownBy(() =>
         precompile<{ id: number; unused: string }>()(db, (db, param) => {
           param('unused');
           return db.selectFrom('person').select('id').where('id', '=', param('id'));
@@ -150,7 +141,7 @@ describe('dialect: precompiled queries', () => {
       'unused',
     );
     expectParameterError(
-      thrown(() =>
+      thrownBy(() =>
         precompile<{ tag: string }>()(db, (db, param) =>
           db.selectFrom('person').select('id').where(sql<boolean>`tags = ${[param('tag')]}`),
         ),
@@ -159,14 +150,14 @@ describe('dialect: precompiled queries', () => {
       'tag',
     );
     expectParameterError(
-      thrown(() =>
+      thrownBy(() =>
         precompile<{ column: string }>()(db, (db, param) => db.selectFrom('person').select('id').where(sql<boolean>`${sql.raw(param('column'))} = 1`)),
       ),
       'unplaced',
       'column',
     );
     // Kysely itself refuses to inline a non-literal: its message names the parameter
-    const literal = thrown(() =>
+    const literal = thrownBy(() =>
       precompile<{ name: string }>()(db, (db, param) => db.selectFrom('person').select('id').where('name', '=', sql.lit(param('name')))),
     );
     expect(String(literal)).to.include('{{precompiled parameter "name"}}');
@@ -184,20 +175,20 @@ describe('dialect: precompiled queries', () => {
     const late = leaked;
     const foreign = marker;
     if (late === undefined || foreign === undefined) throw new Error('param was not handed to the builder');
-    expect(thrown(() => late('id'))).to.be.instanceOf(TypeError);
-    const error = thrown(() => precompile(db, (db) => db.selectFrom('person').select('id').where('id', '=', foreign)));
+    expect(thrownBy(() => late('id'))).to.be.instanceOf(TypeError);
+    const error = thrownBy(() => precompile(db, (db) => db.selectFrom('person').select('id').where('id', '=', foreign)));
     expectParameterError(error, 'unplaced', 'id');
     expect((error as Error).message).to.include('another precompiled query');
   });
 
   it('refuses a builder result that is not a select, insert, update, delete or merge query', () => {
-    expect(thrown(() => precompile(db, () => ({}) as unknown as ReturnType<typeof db.selectFrom<'person'>>))).to.be.instanceOf(TypeError);
-    const ddl = thrown(() => precompile(db, (db) => db.schema.createTable('t').addColumn('id', 'integer')));
+    expect(thrownBy(() => precompile(db, () => ({}) as unknown as ReturnType<typeof db.selectFrom<'person'>>))).to.be.instanceOf(TypeError);
+    const ddl = thrownBy(() => precompile(db, (db) => db.schema.createTable('t').addColumn('id', 'integer')));
     expect(ddl).to.be.instanceOf(TypeError);
     expect((ddl as Error).message).to.include('CreateTableNode');
     const loose = precompile as unknown as (db: unknown, build?: unknown) => unknown;
-    expect(thrown(() => loose(db))).to.be.instanceOf(TypeError);
-    expect(thrown(() => loose(undefined, () => db.selectFrom('person')))).to.be.instanceOf(TypeError);
+    expect(thrownBy(() => loose(db))).to.be.instanceOf(TypeError);
+    expect(thrownBy(() => loose(undefined, () => db.selectFrom('person')))).to.be.instanceOf(TypeError);
   });
 
   it('returns what the builder’s execute() returns, for reads and writes with and without returning', async () => {
