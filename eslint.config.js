@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', 'scripts/**/*.ts'],
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'examples/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-expressions': 'off',
       'no-console': 'off',
