@@ -15,6 +15,7 @@ export {
   ConnectionError,
   PoolClosedError,
   QueryTimeoutError,
+  AmbiguousOutcomeError,
   MAX_BIND_PARAMETERS,
   TooManyParametersError,
   MigrationFailedError,

@@ -14,6 +14,9 @@ import { createMetrics, type DatabaseMetrics } from '../observability/metrics.js
 import { queryTiming } from '../observability/query-timing.js';
 import { statementCache, type StatementCacheOptions } from '../plugins/statement-cache.js';
 import { createPool } from '../pool/create-pool.js';
+import { resolveMultiplexOptions, type MultiplexOptions } from '../dialect/multiplex/multiplex-options.js';
+import { multiplexedKysely } from '../dialect/multiplex/multiplexed-kysely.js';
+import type { MultiplexStats } from '../dialect/multiplex/multiplex-stats.js';
 import type { InstrumentedPool } from '../pool/instrumented-pool.js';
 
 /** Settings of the health checker `createDatabase` runs (the pool, breaker, metrics and logger are wired). */
@@ -49,6 +52,14 @@ export interface CreateDatabaseOptions extends DialectCommonOptions {
    * transaction pooling mode requires. Default: on. It runs innermost, after your interceptors.
    */
   readonly statementCache?: Omit<StatementCacheOptions, 'counters' | 'logger'> | false;
+  /**
+   * Multiplexed execution (docs/multiplexing.md): single statements outside transactions
+   * (`select`, `insert`, `update`, `delete`, `merge` that leave no session state) share a few
+   * pooled connections in node-postgres's pipeline mode; transactions, streams, `db.connection()`,
+   * statements that change the session and statements given an `AbortSignal` keep exclusive
+   * connections. `true` for the defaults, or its settings. Default: off.
+   */
+  readonly multiplex?: MultiplexOptions | boolean;
 }
 
 /** A ready database: the Kysely instance, its pool, and one call to shut both down. */
@@ -63,6 +74,8 @@ export interface Database<DB> {
   readonly metrics: DatabaseMetrics | undefined;
   /** The health checker (serve it with `healthHandler`), or `undefined` with `health: false`. */
   readonly health: HealthChecker | undefined;
+  /** What multiplexing has done so far, or `undefined` when it is off. */
+  multiplexStats(): MultiplexStats | undefined;
   /** Stops the health checker, destroys `db`, then closes the pool. Idempotent: every call returns the same promise. */
   close(): Promise<void>;
 }
@@ -104,6 +117,10 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
   const chain = InterceptorChain.of(interceptors, dialectLogger);
   const resilience = resolveDriverResilience({ ...options, observer: bothObservers(options.observer, metrics?.resilienceObserver(poolName)) });
   const resolved = resolveConfig(config, options.env ?? process.env);
+  const multiplex =
+    options.multiplex === undefined || options.multiplex === false
+      ? undefined
+      : resolveMultiplexOptions(options.multiplex === true ? {} : options.multiplex, resolved.maxConns, resolved.leakDetectionThresholdMs);
   if (metrics?.hasPool(poolName)) {
     throw new TypeError(`a pool named "${poolName}" already reports into this metrics registry: give each database its own poolName`);
   }
@@ -115,13 +132,22 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
   const breaker = typeof resilience.breaker === 'function' ? resilience.breaker(pool) : resilience.breaker;
   const stops: (() => void)[] = [];
   let db: Kysely<DB>;
+  let multiplexStats: () => MultiplexStats | undefined = () => undefined;
   let checker: HealthChecker | undefined;
   try {
     if (metrics !== undefined) {
       stops.push(metrics.trackPool(pool));
       if (breaker !== undefined) stops.push(metrics.trackBreaker(poolName, breaker));
     }
-    db = new Kysely<DB>({ ...options.kysely, dialect: dialectOnPool(pool, chain, dialectLogger, { ...resilience, breaker }) });
+    const dialect = dialectOnPool(pool, chain, dialectLogger, { ...resilience, breaker }, multiplex);
+    if (multiplex === undefined) {
+      db = new Kysely<DB>({ ...options.kysely, dialect });
+    } else {
+      const multiplexed = multiplexedKysely<DB>(dialect, options.kysely ?? {});
+      db = multiplexed.db;
+      multiplexStats = () => multiplexed.driver.multiplexStats();
+      if (metrics !== undefined) stops.push(metrics.trackMultiplex(poolName, multiplexStats));
+    }
     if (health !== false) {
       checker = createHealthChecker({
         ...health,
@@ -155,7 +181,7 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
     })();
     return closing;
   };
-  return Object.freeze({ db, pool, breaker, metrics, health: checker, close });
+  return Object.freeze({ db, pool, breaker, metrics, health: checker, multiplexStats: () => multiplexStats(), close });
 }
 
 /** Calls `hook`, ignoring what it throws: one observer's failure must not keep the other from its event. */

@@ -18,8 +18,7 @@ import { classifyError } from '../resilience/classify-error.js';
 import { isReadOnlyQuery } from '../resilience/read-only-query.js';
 import type { RetryEvent, RetryPolicy } from '../resilience/retry-policy.js';
 import { describeError } from '../observability/describe-error.js';
-import { operationOf } from './query-operation.js';
-import { tablesOf } from './query-tables.js';
+import { logStatementFailure } from './statement-failure-log.js';
 import { StatementDeadline } from './statement-deadline.js';
 import { cancelTargetOf, sendCancelRequest } from './cancel-request.js';
 import { MAX_BIND_PARAMETERS, TooManyParametersError } from '../errors/too-many-parameters-error.js';
@@ -68,9 +67,6 @@ function markFinal(error: unknown): unknown {
   if (typeof error === 'object' && error !== null) finalErrors.add(error);
   return error;
 }
-
-/** Kinds whose failed statements are logged at `error` level; the others (the caller's SQL or data) at `warn`. */
-const SEVERE_KINDS: ReadonlySet<string> = new Set(['connection', 'timeout', 'resources', 'internal', 'configuration', 'closed']);
 
 /** SQL that cancels `pid`'s statement only while it still runs the given text (narrows the race with its end). */
 const CANCEL_IF_RUNNING =
@@ -561,25 +557,8 @@ export class PostgresConnection implements DatabaseConnection {
     this.#detached = false;
   }
 
-  /** One structured line per failed statement: kind, code, operation, table, duration, attempt, connection. Never SQL values. */
   #logFailure(error: unknown, compiledQuery: CompiledQuery, attempt: number, durationMs: number): void {
-    try {
-      const { kind, code } = classifyError(error);
-      const meta = {
-        kind,
-        code,
-        operation: operationOf(compiledQuery.query, compiledQuery.sql),
-        table: tablesOf(compiledQuery.query)[0],
-        durationMs: Math.round(durationMs * 1000) / 1000,
-        attempt,
-        connectionId: this.id,
-        queryId: compiledQuery.queryId?.queryId,
-      };
-      if (SEVERE_KINDS.has(kind)) this.#deps.logger.error('query failed', meta);
-      else this.#deps.logger.warn('query failed', meta);
-    } catch {
-      // logging must never change the outcome
-    }
+    logStatementFailure(this.#deps.logger, error, compiledQuery, { attempt, durationMs, connectionId: this.id });
   }
 
   #openControlClient(): Promise<pg.Client> {

@@ -18,6 +18,7 @@ import { InterceptorChain } from './interceptor-chain.js';
 import { resolveConfig, toConfigInput } from './pg-settings.js';
 import type { DriverResilience } from './driver.js';
 import { resolveDriverResilience } from './resilience-settings.js';
+import type { ResolvedMultiplexOptions } from './multiplex/multiplex-options.js';
 
 function isPoolOptions(options: CreateDialectOptions): options is PoolDialectOptions {
   return 'pool' in options && options.pool !== undefined;
@@ -58,10 +59,16 @@ function assertInstrumentedPool(pool: unknown): asserts pool is InstrumentedPool
  * A dialect on an existing pool (which `db.destroy()` leaves open), with a chain validated
  * already. For `createDatabase`, which validates everything before it opens the pool.
  */
-export function dialectOnPool(pool: InstrumentedPool, chain: InterceptorChain | undefined, logger: Logger, resilience: DriverResilience): Dialect {
+export function dialectOnPool(
+  pool: InstrumentedPool,
+  chain: InterceptorChain | undefined,
+  logger: Logger,
+  resilience: DriverResilience,
+  multiplex?: ResolvedMultiplexOptions,
+): Dialect {
   assertInstrumentedPool(pool);
   const source: PoolSource = Object.freeze({ owned: false, open: () => Promise.resolve(pool) });
-  return new PostgresPoolDialect({ source, chain, logger, resilience });
+  return new PostgresPoolDialect({ source, chain, logger, resilience, multiplex });
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import { PostgresPoolDriver, type DriverResilience, type PoolSource } from './driver.js';
 import type { InterceptorChain } from './interceptor-chain.js';
+import type { ResolvedMultiplexOptions } from './multiplex/multiplex-options.js';
 
 /** What a {@link PostgresPoolDialect} is made of; see `createDialect`. */
 export interface PostgresPoolDialectParts {
@@ -19,6 +20,8 @@ export interface PostgresPoolDialectParts {
   readonly chain: InterceptorChain | undefined;
   readonly logger: Logger;
   readonly resilience: DriverResilience;
+  /** Multiplexed execution settings (only used through `multiplexedKysely`), or `undefined`. */
+  readonly multiplex?: ResolvedMultiplexOptions | undefined;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type DatabaseConnection,
   type Driver,
   type QueryCompiler,
+  type QueryResult,
   type TransactionSettings,
 } from 'kysely';
 import type pg from 'pg';
@@ -25,6 +26,11 @@ import type { InstrumentedPool, PooledConnection } from '../pool/instrumented-po
 import { PostgresConnection, type ConnectionDependencies, type ControlSlots } from './connection.js';
 import type { InterceptorChain } from './interceptor-chain.js';
 import type { ConnectionSession } from './query-context.js';
+import type { ResolvedMultiplexOptions } from './multiplex/multiplex-options.js';
+import { MultiplexedExecution } from './multiplex/multiplexed-execution.js';
+import { SharedConnectionSet } from './multiplex/shared-connection-set.js';
+import type { MultiplexStats } from './multiplex/multiplex-stats.js';
+import type { SharedStatementRunner } from './multiplex/multiplexing-executor.js';
 
 /** Where the driver gets its pool, and whether it owns it. */
 export interface PoolSource {
@@ -50,6 +56,8 @@ export interface PostgresPoolDriverOptions {
   readonly chain: InterceptorChain | undefined;
   readonly logger: Logger;
   readonly resilience: DriverResilience;
+  /** Multiplexed execution (used through `MultiplexingQueryExecutor`), or `undefined` for none. */
+  readonly multiplex?: ResolvedMultiplexOptions | undefined;
 }
 
 type SavepointCommand = 'savepoint' | 'rollback to' | 'release';
@@ -82,7 +90,7 @@ function asOurs(connection: DatabaseConnection): PostgresConnection {
  * Kysely `Driver` over an {@link InstrumentedPool}: transactions, savepoints, and release with
  * the error so that broken connections are destroyed rather than reused.
  */
-export class PostgresPoolDriver implements Driver {
+export class PostgresPoolDriver implements Driver, SharedStatementRunner {
   readonly #options: PostgresPoolDriverOptions;
   readonly #sessions = new WeakMap<pg.PoolClient, ConnectionSession>();
   #pool: InstrumentedPool | undefined;
@@ -93,6 +101,10 @@ export class PostgresPoolDriver implements Driver {
   /** When each open transaction began (`performance.now()`). */
   readonly #transactionStarts = new WeakMap<PostgresConnection, number>();
   #destroyed = false;
+  /** The shared connections and their execution, with multiplexing on, once initialized. */
+  #multiplexed: { readonly connections: SharedConnectionSet; readonly execution: MultiplexedExecution } | undefined;
+  #multiplexedCount = 0;
+  #exclusiveCount = 0;
 
   constructor(options: PostgresPoolDriverOptions) {
     // a throwing logger must never crash a timer callback or leave a connection unreleased
@@ -123,6 +135,59 @@ export class PostgresPoolDriver implements Driver {
       cancelGraceMs: resilience.cancelGraceMs,
       controlSlots: controlSlots(Math.min(MAX_CONTROL_CONNECTIONS, pool.config.maxConns)),
     } satisfies ConnectionDependencies);
+    const multiplex = this.#options.multiplex;
+    if (multiplex !== undefined) {
+      const shared = new SharedConnectionSet({
+        options: multiplex,
+        acquire: () => connections.acquire(undefined),
+        sessionOf: (pooled) => this.#session(pooled),
+        logger,
+        poolName: pool.name,
+      });
+      const execution = new MultiplexedExecution({
+        connections: shared,
+        chain: this.#options.chain,
+        retry: resilience.retry,
+        reportRetry: (event, details) => connections.reportRetry(event, details),
+        logger,
+        queryTimeoutMs: resilience.queryTimeoutMs,
+      });
+      this.#multiplexed = Object.freeze({ connections: shared, execution });
+    }
+  }
+
+  /**
+   * Runs one statement on a shared, pipelined connection (multiplexing must be configured). Called
+   * by `MultiplexingQueryExecutor` for the statements it routes there; initializes the driver on
+   * first use.
+   */
+  async executeShared<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    let multiplexed = this.#multiplexed;
+    if (multiplexed === undefined) {
+      if (this.#destroyed) throw new Error('the driver has been destroyed');
+      await this.init();
+      multiplexed = this.#multiplexed;
+      if (multiplexed === undefined) throw new Error('multiplexing is not configured on this driver');
+    }
+    this.#multiplexedCount += 1;
+    return multiplexed.execution.execute<R>(compiledQuery);
+  }
+
+  /** Counts a single statement that the multiplexing executor sent to an exclusive connection. */
+  countExclusive(): void {
+    this.#exclusiveCount += 1;
+  }
+
+  /** Multiplexing counters and depths, or `undefined` without multiplexing. */
+  multiplexStats(): MultiplexStats | undefined {
+    if (this.#options.multiplex === undefined) return undefined;
+    const shared = this.#multiplexed?.connections;
+    return Object.freeze({
+      multiplexed: this.#multiplexedCount,
+      exclusive: this.#exclusiveCount,
+      inFlight: Object.freeze(shared?.inFlightBySlot() ?? new Array<number>(this.#options.multiplex.connections).fill(0)),
+      waiting: shared?.waiting ?? 0,
+    });
   }
 
   /** The circuit breaker guarding acquisition, once the driver is initialized (if it has one). */
@@ -240,6 +305,10 @@ export class PostgresPoolDriver implements Driver {
     this.#shared = undefined;
     this.#connections?.dispose();
     this.#connections = undefined;
+    const multiplexed = this.#multiplexed;
+    this.#multiplexed = undefined;
+    // shared connections go back to the pool once their statements are done, before it closes
+    if (multiplexed !== undefined) await multiplexed.connections.close();
     if (pool !== undefined && this.#options.source.owned) await pool.close();
   }
 

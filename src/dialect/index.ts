@@ -24,3 +24,10 @@ export {
   type PrecompiledRow,
 } from './precompiled-query.js';
 export { PrecompiledParameterError, type PrecompiledParameterProblem } from '../errors/precompiled-parameter-error.js';
+export {
+  DEFAULT_MULTIPLEX_CONNECTIONS,
+  DEFAULT_MULTIPLEX_MAX_IN_FLIGHT,
+  DEFAULT_MULTIPLEX_ROTATE_AFTER_MS,
+  type MultiplexOptions,
+} from './multiplex/multiplex-options.js';
+export type { MultiplexStats } from './multiplex/multiplex-stats.js';

@@ -17,3 +17,4 @@ export {
   type MigrationLocation,
 } from './migration-error.js';
 export { PrecompiledParameterError, type PrecompiledParameterProblem } from './precompiled-parameter-error.js';
+export { AmbiguousOutcomeError } from './ambiguous-outcome-error.js';

@@ -48,12 +48,15 @@ export interface MetricFamilies {
   readonly resultCacheMisses: Counter<'pool'>;
   readonly resultCacheEvictions: Counter<'pool'>;
   readonly resultCacheInvalidations: Counter<'pool'>;
+  readonly multiplexInFlight: Gauge<'pool' | 'slot'>;
+  readonly multiplexExecutions: Counter<'pool' | 'mode'>;
 }
 
 /** What the scrape-time collectors read: set by `createMetrics` once the families exist. */
 export interface Collectors {
   collectPools(families: MetricFamilies): void;
   collectBreakers(families: MetricFamilies): void;
+  collectMultiplex(families: MetricFamilies): void;
 }
 
 /**
@@ -71,6 +74,9 @@ export function registerFamilies(registry: Registry, collectors: Collectors): Me
   };
   const collectBreakers = (): void => {
     if (holder.families !== undefined) collectors.collectBreakers(holder.families);
+  };
+  const collectMultiplex = (): void => {
+    if (holder.families !== undefined) collectors.collectMultiplex(holder.families);
   };
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], collect?: () => void): Gauge<L> =>
     new Gauge<L>({ name, help, labelNames, registers, ...(collect === undefined ? {} : { collect }) });
@@ -162,6 +168,18 @@ export function registerFamilies(registry: Registry, collectors: Collectors): Me
     resultCacheMisses: counter('db_client_result_cache_misses_total', 'Cacheable queries that ran on the server.', ['pool']),
     resultCacheEvictions: counter('db_client_result_cache_evictions_total', 'Result cache entries dropped for space or age.', ['pool']),
     resultCacheInvalidations: counter('db_client_result_cache_invalidations_total', 'Result cache entries dropped because a write touched their tables.', ['pool']),
+    multiplexInFlight: gauge(
+      'db_client_multiplex_in_flight',
+      'Statements in flight on each shared (multiplexed) connection, by slot (0 for a slot with no connection open).',
+      ['pool', 'slot'],
+      collectMultiplex,
+    ),
+    multiplexExecutions: counter(
+      'db_client_multiplex_executions_total',
+      'Single statements outside transactions with multiplexing on, by where they ran: multiplexed (a shared connection) or exclusive (they change the session or carry an AbortSignal).',
+      ['pool', 'mode'],
+      collectMultiplex,
+    ),
   });
   holder.families = families;
   return families;

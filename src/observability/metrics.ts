@@ -1,3 +1,4 @@
+import type { MultiplexStats } from '../dialect/multiplex/multiplex-stats.js';
 import { Registry } from 'prom-client';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { QueryOperation } from '../dialect/query-operation.js';
@@ -78,6 +79,11 @@ export interface DatabaseMetrics {
   resilienceObserver(poolName: string): ResilienceObserver;
   /** Reports the breaker's state at each scrape. Returns a function that stops. */
   trackBreaker(poolName: string, breaker: CircuitBreaker): () => void;
+  /**
+   * Reports a pool's multiplexing (`db_client_multiplex_in_flight`, `db_client_multiplex_executions_total`),
+   * read from `stats` at scrape time. Returns the function that stops it.
+   */
+  trackMultiplex(poolName: string, stats: () => MultiplexStats | undefined): () => void;
   /** Where a health checker of that pool reports. */
   healthSink(poolName: string): HealthMetricsSink;
   /** Records one statement (the query timing plugin calls it). */
@@ -103,6 +109,8 @@ interface RegistryState {
   readonly families: MetricFamilies;
   readonly pools: Map<string, InstrumentedPool>;
   readonly breakers: Map<string, CircuitBreaker>;
+  /** Per pool with multiplexing on: where its stats are read at scrape time. */
+  readonly multiplexers: Map<string, () => MultiplexStats | undefined>;
   readonly tables: LabelLimiter;
   readonly maxTableLabels: number;
   /** Per pool: how to remove each series with several labels it has fed, so that closing it leaves nothing behind. */
@@ -149,6 +157,18 @@ function collectBreakers(state: RegistryState, families: MetricFamilies): void {
   }
 }
 
+function collectMultiplex(state: RegistryState, families: MetricFamilies): void {
+  families.multiplexInFlight.reset();
+  families.multiplexExecutions.reset();
+  for (const [pool, read] of state.multiplexers) {
+    const stats = read();
+    if (stats === undefined) continue;
+    stats.inFlight.forEach((depth, slot) => families.multiplexInFlight.set({ pool, slot: String(slot) }, depth));
+    families.multiplexExecutions.inc({ pool, mode: 'multiplexed' }, stats.multiplexed);
+    families.multiplexExecutions.inc({ pool, mode: 'exclusive' }, stats.exclusive);
+  }
+}
+
 function stateOf(registry: Registry, maxTableLabels: number): RegistryState {
   let state = states.get(registry);
   if (state === undefined) {
@@ -160,8 +180,11 @@ function stateOf(registry: Registry, maxTableLabels: number): RegistryState {
       collectBreakers: (f) => {
         if (holder.state !== undefined) collectBreakers(holder.state, f);
       },
+      collectMultiplex: (f) => {
+        if (holder.state !== undefined) collectMultiplex(holder.state, f);
+      },
     });
-    state = { families, pools: new Map(), breakers: new Map(), tables: new LabelLimiter(maxTableLabels), maxTableLabels, series: new Map() };
+    state = { families, pools: new Map(), breakers: new Map(), multiplexers: new Map(), tables: new LabelLimiter(maxTableLabels), maxTableLabels, series: new Map() };
     holder.state = state;
     states.set(registry, state);
   }
@@ -275,6 +298,15 @@ export function createMetrics(options: MetricsOptions = {}): DatabaseMetrics {
       state.breakers.set(poolName, breaker);
       return () => {
         if (state.breakers.get(poolName) === breaker) state.breakers.delete(poolName);
+      };
+    },
+    trackMultiplex(poolName: string, stats: () => MultiplexStats | undefined): () => void {
+      if (state.multiplexers.has(poolName)) {
+        throw new TypeError(`multiplexing of pool "${poolName}" already reports into this registry: give each pool its own name`);
+      }
+      state.multiplexers.set(poolName, stats);
+      return () => {
+        if (state.multiplexers.get(poolName) === stats) state.multiplexers.delete(poolName);
       };
     },
     healthSink(poolName: string): HealthMetricsSink {

@@ -125,11 +125,12 @@ function isRecordObject(value: unknown): value is Record<string, string | undefi
 /**
  * node-postgres's statement records of `client`, when they have the shape this plugin relies on
  * (node-postgres 8: `client.connection.parsedStatements` and `.submittedNamedStatements` objects,
- * `close`/`sync` on the connection, no pipelining); otherwise why not.
+ * `close`/`sync` on the connection); otherwise why not. A pipelined client (multiplexing) is fine:
+ * node-postgres writes each query, and this plugin's `Close`, when it is queued, so the records
+ * change in the order the server sees the messages.
  */
 function pgRecordsOf(client: pg.PoolClient): PgStatementRecords | string {
-  const internals = client as unknown as { connection?: unknown; pipeline?: unknown };
-  if (internals.pipeline === true) return 'the client pipelines its queries';
+  const internals = client as unknown as { connection?: unknown };
   const connection = internals.connection as Record<string, unknown> | undefined;
   if (typeof connection !== 'object' || connection === null) return 'client.connection is not an object';
   const { parsedStatements, submittedNamedStatements } = connection;
@@ -240,7 +241,7 @@ const NO_COUNTERS: StatementCacheCounters = Object.freeze({
  * With `enabled: false` it prepares nothing (PgBouncer in transaction pooling mode).
  *
  * It relies on node-postgres 8's records of parsed statements (`client.connection.parsedStatements`):
- * where they are missing or of another shape, or the client pipelines, the cache turns itself off
+ * where they are missing or of another shape, the cache turns itself off
  * for that connection (a warning is logged) and statements pass through unnamed.
  *
  * @throws RangeError when `capacity` is not a positive integer.

@@ -1,0 +1,152 @@
+import type { CompiledQuery, QueryResult } from 'kysely';
+import { performance } from 'node:perf_hooks';
+import { AmbiguousOutcomeError } from '../../errors/ambiguous-outcome-error.js';
+import { MAX_BIND_PARAMETERS, TooManyParametersError } from '../../errors/too-many-parameters-error.js';
+import type { Logger } from '../../observability/logger.js';
+import { isFatalConnectionError } from '../../pool/fatal-error.js';
+import { isReadOnlyQuery } from '../../resilience/read-only-query.js';
+import type { RetryEvent, RetryPolicy } from '../../resilience/retry-policy.js';
+import type { InterceptedResult } from '../interceptor.js';
+import type { InterceptorChain } from '../interceptor-chain.js';
+import { queryNamed } from '../named-query.js';
+import { operationOf } from '../query-operation.js';
+import { QueryContextImpl } from '../query-context.js';
+import { toKyselyResult } from '../query-result.js';
+import { withCallerFrames } from '../stack-trace.js';
+import { StatementDeadline } from '../statement-deadline.js';
+import { logStatementFailure } from '../statement-failure-log.js';
+import type { SharedConnection } from './shared-connection.js';
+import type { SharedConnectionSet } from './shared-connection-set.js';
+
+/** What {@link MultiplexedExecution} needs from the driver. */
+export interface MultiplexedExecutionDependencies {
+  readonly connections: SharedConnectionSet;
+  readonly chain: InterceptorChain | undefined;
+  readonly retry: RetryPolicy;
+  readonly reportRetry: (event: RetryEvent, details: Record<string, unknown>) => void;
+  readonly logger: Logger;
+  /** Client deadline of every statement in milliseconds; 0 for none. */
+  readonly queryTimeoutMs: number;
+}
+
+/** Messages of node-postgres for a query refused before anything was written (the client was already dead or closed). */
+const NEVER_SENT_MESSAGES: readonly string[] = [
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+];
+
+function neverSent(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && NEVER_SENT_MESSAGES.includes(message);
+}
+
+/** The connection died under the statement: the connection's own error, remembered for the retry decision. */
+const connectionLost = new WeakSet<object>();
+
+function markLost(error: unknown): unknown {
+  if (typeof error === 'object' && error !== null) connectionLost.add(error);
+  return error;
+}
+
+function isLost(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && connectionLost.has(error);
+}
+
+/** The statement at the centre of the chain, sent on the shared connection the context names. */
+async function sendShared(ctx: QueryContextImpl): Promise<InterceptedResult> {
+  try {
+    if (ctx.parameters.length > MAX_BIND_PARAMETERS) throw new TooManyParametersError(ctx.parameters.length);
+    const client = ctx.session.client;
+    const raw =
+      ctx.statementName === undefined
+        ? await client.query(ctx.sql, ctx.parameters as unknown[])
+        : await queryNamed(client, ctx.statementName, ctx.sql, ctx.parameters as unknown[]);
+    const result = toKyselyResult<unknown>(raw);
+    ctx.settle(result.rows.length, true);
+    return result;
+  } catch (error) {
+    ctx.settle(undefined, true);
+    throw error;
+  }
+}
+
+/**
+ * Runs single statements on the shared connections (docs/multiplexing.md): through the
+ * interceptor chain like any statement (with the shared connection's session, so the statement
+ * cache prepares per physical connection), bounded by the client deadline.
+ *
+ * - A statement whose connection died is retried on another shared connection when that is safe:
+ *   a read ({@link isReadOnlyQuery}) under the retry policy, or any statement node-postgres refused
+ *   before writing it. Any other statement fails with {@link AmbiguousOutcomeError}: it may have
+ *   been applied, and is never sent twice.
+ * - At the client deadline the caller gets `QueryTimeoutError` at once. The statement is not
+ *   canceled (a cancel request reaches whatever the backend runs at that moment, which may be a
+ *   neighbour's statement): it runs to its end or to the server's `statement_timeout`, and its
+ *   connection takes no new statements until it is done.
+ */
+export class MultiplexedExecution {
+  readonly #deps: MultiplexedExecutionDependencies;
+
+  constructor(deps: MultiplexedExecutionDependencies) {
+    this.#deps = deps;
+  }
+
+  async execute<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const timeoutMs = this.#deps.queryTimeoutMs;
+    const deadline = timeoutMs > 0 ? new StatementDeadline(timeoutMs, undefined) : undefined;
+    try {
+      if (this.#deps.retry.options.maxAttempts > 1) {
+        return (await this.#deps.retry.execute((attempt) => this.#attempt(compiledQuery, deadline, attempt), {
+          reason: 'read',
+          shouldRetry: (error) => isLost(error) && deadline?.fired !== true && (neverSent(error) || isReadOnlyQuery(compiledQuery.query)),
+          onRetry: (event) => this.#deps.reportRetry(event, { queryId: compiledQuery.queryId?.queryId, operation: operationOf(compiledQuery.query, compiledQuery.sql), connection: 'shared' }),
+          signal: deadline?.signal,
+        })) as QueryResult<R>;
+      }
+      return (await this.#attempt(compiledQuery, deadline, 1)) as QueryResult<R>;
+    } catch (error) {
+      if (isLost(error) && !neverSent(error) && !isReadOnlyQuery(compiledQuery.query)) {
+        throw new AmbiguousOutcomeError(operationOf(compiledQuery.query, compiledQuery.sql), error);
+      }
+      throw error;
+    } finally {
+      deadline?.dispose();
+    }
+  }
+
+  async #attempt(compiledQuery: CompiledQuery, deadline: StatementDeadline | undefined, attempt: number): Promise<InterceptedResult> {
+    const connections = this.#deps.connections;
+    const taken = connections.take();
+    const connection = taken instanceof Promise ? await taken : taken;
+    const started = performance.now();
+    const work = this.#run(connection, compiledQuery);
+    // the connection's count drops when the statement really settles, not when its caller leaves
+    void work.then(
+      () => connections.finish(connection),
+      () => connections.finish(connection),
+    );
+    try {
+      if (deadline === undefined) return await work;
+      return await deadline.race(work, () => connections.retire(connection));
+    } catch (error) {
+      if (!deadline?.fired && (isFatalConnectionError(error) || connection.pooled.broken)) {
+        connections.kill(connection, error);
+        markLost(error);
+      }
+      logStatementFailure(this.#deps.logger, error, compiledQuery, {
+        attempt,
+        durationMs: performance.now() - started,
+        connectionId: connection.pooled.id,
+        connection: 'shared',
+      });
+      throw withCallerFrames(error, new Error());
+    }
+  }
+
+  #run(connection: SharedConnection, compiledQuery: CompiledQuery): Promise<InterceptedResult> {
+    const chain = this.#deps.chain;
+    const ctx = new QueryContextImpl({ compiledQuery, mode: 'execute', session: connection.session, inTransaction: false, signal: undefined });
+    if (chain === undefined) return sendShared(ctx);
+    return chain.execute(ctx, sendShared);
+  }
+}
