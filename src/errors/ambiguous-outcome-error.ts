@@ -15,7 +15,7 @@ export class AmbiguousOutcomeError extends AlertHistoryDbError {
   readonly operation: string;
 
   constructor(operation: string, cause: unknown) {
-    super(`the connection died while a ${operation} was in flight on it: whether it took effect is unknown, and it was not sent again`, {
+    super(`the connection died while a statement (${operation}) was in flight on it: whether it took effect is unknown, and it was not sent again`, {
       code: 'AMBIGUOUS_OUTCOME',
       retryable: false,
       cause,
