@@ -141,6 +141,7 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
         options: multiplex,
         acquire: () => connections.acquire(undefined),
         sessionOf: (pooled) => this.#session(pooled),
+        poolWaiting: () => pool.waiting,
         logger,
         poolName: pool.name,
       });
@@ -200,6 +201,12 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
     const shared = this.#shared;
     if (connections === undefined || shared === undefined || this.#destroyed) {
       throw new Error('the driver is not initialized or has been destroyed');
+    }
+    const multiplexed = this.#multiplexed;
+    if (multiplexed !== undefined && this.#pool !== undefined) {
+      // the pool is full: idle shared connections go back to it rather than make this caller wait
+      const { active, max } = this.#pool.stats();
+      if (active >= max) multiplexed.connections.releaseIdle();
     }
     const pooled = await connections.acquire(options?.signal);
     if (this.#destroyed) {

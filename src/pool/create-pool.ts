@@ -161,6 +161,10 @@ class PgInstrumentedPool implements InstrumentedPool {
     return this.#state.closed;
   }
 
+  get waiting(): number {
+    return this.#acquisition.waiting;
+  }
+
   /** Starts housekeeping and the background warm-up. */
   start(): void {
     this.#housekeeping.start();

@@ -176,6 +176,8 @@ export interface InstrumentedPool {
   readonly connectionOptions: Readonly<pg.ClientConfig>;
   /** True once `close()` has been called. */
   readonly closed: boolean;
+  /** Callers waiting for a connection now (`stats().waiting`, without building the whole snapshot). */
+  readonly waiting: number;
   /**
    * Opens a connection outside the pool (not counted, not limited by `maxConns`, never waits for a
    * pooled connection) with the pool's settings, e.g. a control connection for

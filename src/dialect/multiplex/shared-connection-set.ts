@@ -12,6 +12,8 @@ export interface SharedConnectionSetDependencies {
   /** A new lease from the pool (through the breaker and the connect retries). */
   readonly acquire: () => Promise<PooledConnection>;
   readonly sessionOf: (pooled: PooledConnection) => ConnectionSession;
+  /** Callers waiting for an exclusive connection from the same pool. */
+  readonly poolWaiting: () => number;
   readonly logger: Logger;
   /** Name of the pool, for errors and logs. */
   readonly poolName: string;
@@ -80,8 +82,9 @@ export class SharedConnectionSet {
       }
       if (connection.inFlight < maxInFlight && (best === undefined || connection.inFlight < best.inFlight)) best = connection;
     }
-    // another connection is opened while the best one is busy: it serves the next statements
-    if (emptySlot >= 0 && (best === undefined || best.inFlight > 0)) this.#open(emptySlot);
+    // another connection is opened while the best one is busy (it serves the next statements),
+    // unless exclusive work waits for the pool: then the shared ones make do
+    if (emptySlot >= 0 && (best === undefined || (best.inFlight > 0 && this.#deps.poolWaiting() === 0))) this.#open(emptySlot);
     if (best !== undefined) {
       best.start();
       return best;
@@ -91,15 +94,24 @@ export class SharedConnectionSet {
     });
   }
 
-  /** A statement taken with {@link take} settled: its connection may serve a waiting statement. */
+  /**
+   * A statement taken with {@link take} settled: its connection may serve a waiting statement, or,
+   * idle now while exclusive work waits for the pool (a transaction on a small pool, say), go back
+   * to the pool so that the shared connections never starve the exclusive ones.
+   */
   finish(connection: SharedConnection): void {
     connection.finish();
-    if (this.#waiters.length > 0 && connection.serving && connection.inFlight < this.#deps.options.maxInFlight) {
-      const waiter = this.#waiters.shift();
-      if (waiter !== undefined) {
-        connection.start();
-        waiter.resolve(connection);
+    if (!connection.serving) return;
+    if (this.#waiters.length > 0) {
+      if (connection.inFlight < this.#deps.options.maxInFlight) {
+        const waiter = this.#waiters.shift();
+        if (waiter !== undefined) {
+          connection.start();
+          waiter.resolve(connection);
+        }
       }
+    } else if (connection.inFlight === 0 && this.#deps.poolWaiting() > 0) {
+      this.#vacate(connection);
     }
   }
 
@@ -124,6 +136,17 @@ export class SharedConnectionSet {
    */
   retire(connection: SharedConnection): void {
     this.#vacate(connection);
+  }
+
+  /**
+   * Hands the shared connections with nothing in flight back to the pool (exclusive work is about
+   * to wait for a full pool: an idle shared connection must not make it wait). They are opened
+   * again when statements need them.
+   */
+  releaseIdle(): void {
+    for (const connection of this.#slots) {
+      if (connection !== undefined && connection.inFlight === 0) this.#vacate(connection);
+    }
   }
 
   /** Takes no more statements; resolves once every shared connection is back in the pool. */

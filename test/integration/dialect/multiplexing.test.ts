@@ -328,6 +328,23 @@ describe('dialect: multiplexed execution (PostgreSQL)', () => {
       }
     });
 
+    it('never lets an idle shared connection hold up exclusive work on a full pool', async () => {
+      // one connection in all: the shared one takes it; a transaction needs it back
+      const database = createDatabase<Db>(configOf(testDb, { maxConns: 1, acquireTimeout: 5000 }), { health: false, multiplex: true });
+      try {
+        const { db } = database;
+        expect(await db.selectFrom('item').select('id').where('id', '=', 8).executeTakeFirst()).to.deep.equal({ id: 8 });
+        expect(database.pool.stats().active).to.equal(1);
+        const inserted = await db.transaction().execute((trx) => trx.insertInto('journal').values({ note: 'full pool' }).returning('id').executeTakeFirstOrThrow());
+        expect(inserted.id).to.be.a('number');
+        // and the shared path comes back afterwards
+        const counts = await routed(database, () => db.selectFrom('journal').select('note').where('id', '=', inserted.id).execute());
+        expect(counts).to.deep.equal({ multiplexed: 1, exclusive: 0 });
+      } finally {
+        await database.close();
+      }
+    });
+
     it('rotates shared connections: they go back to the pool once done and others take over', async () => {
       const database = open({ connections: 1, rotateAfterMs: 50 });
       try {
