@@ -6,12 +6,13 @@ import { QueryParameterError } from './query-parameter-error.js';
 import { integerParameter, windowParameter } from './query-parameters.js';
 import { readTransaction, type ReadSettings } from './read-transaction.js';
 
-/** Default and largest number of alerts {@link queryTop} answers. */
+/** Default number of alerts {@link AlertRepository.top} answers. */
 export const DEFAULT_TOP_LIMIT = 10;
+/** Largest `limit` {@link AlertRepository.top} accepts. */
 export const MAX_TOP_LIMIT = 1000;
-/** Default least number of state changes {@link queryFlapping} reports (two fire/resolve cycles). */
+/** Default least number of state changes {@link AlertRepository.flapping} reports (two fire/resolve cycles). */
 export const DEFAULT_MIN_TRANSITIONS = 4;
-/** Most buckets one {@link queryStats} answer may have. */
+/** Most buckets one {@link AlertRepository.stats} answer may have. */
 export const MAX_STATS_BUCKETS = 10_000;
 /** Widest bucket accepted (366 days). */
 const MAX_BUCKET_MS = 366 * 24 * 3_600_000;

@@ -2,8 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema/database.js';
 import { dateParameter, integerParameter } from './query-parameters.js';
 
-/** Default and largest rows per purge batch. */
+/** Default rows per purge batch ({@link AlertRepository.purge}'s `batchSize`). */
 export const DEFAULT_PURGE_BATCH_SIZE = 1000;
+/** Largest `batchSize` {@link AlertRepository.purge} accepts. */
 export const MAX_PURGE_BATCH_SIZE = 100_000;
 
 /** What {@link purgeHistory} deleted. */

@@ -13,8 +13,18 @@ const MAX_QUOTED = 40;
 
 /** What {@link validateWebhook} answers: the webhook, or every problem found. */
 export type WebhookValidation =
-  | { readonly ok: true; readonly value: AlertmanagerWebhook }
-  | { readonly ok: false; readonly problems: readonly string[] };
+  | {
+      /** The body is a valid webhook. */
+      readonly ok: true;
+      /** The fields kept, a copy of the body's. */
+      readonly value: AlertmanagerWebhook;
+    }
+  | {
+      /** The body is not a valid webhook. */
+      readonly ok: false;
+      /** Every problem, in document order, each prefixed by its JSON path. */
+      readonly problems: readonly string[];
+    };
 
 /**
  * A webhook body is not a valid Alertmanager webhook (version 4). {@link problems} lists every

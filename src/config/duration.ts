@@ -10,8 +10,18 @@ export const MAX_DURATION_MS = 2_147_483_647;
 
 /** The outcome of {@link parseDuration}: milliseconds, or why the input is not a duration. */
 export type DurationParseResult =
-  | { readonly ok: true; readonly ms: number }
-  | { readonly ok: false; readonly problem: string };
+  | {
+      /** The input is a valid duration. */
+      readonly ok: true;
+      /** The duration in whole milliseconds, 0 to {@link MAX_DURATION_MS}. */
+      readonly ms: number;
+    }
+  | {
+      /** The input is not a valid duration. */
+      readonly ok: false;
+      /** Why, in a sentence fit for an error message. */
+      readonly problem: string;
+    };
 
 const NANOS_PER_UNIT: Readonly<Record<string, bigint>> = Object.freeze({
   ns: 1n,

@@ -24,6 +24,7 @@ import { resolveTlsSettings } from './tls-settings.js';
 export interface ConfigWarning {
   /** The source concerned, as the user names it (`PGPASSFILE`, `~/.pgpass`, `PGOPTIONS`…). */
   readonly field: string;
+  /** What is odd, for a log line. Never contains a secret. */
   readonly message: string;
 }
 

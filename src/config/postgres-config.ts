@@ -96,25 +96,46 @@ export interface PostgresConfig {
 export interface PostgresConfigInput {
   /** A `postgres://` URL read instead of `DATABASE_URL` (which is then ignored); the other options here win over its parts. */
   readonly connectionString?: string;
+  /** {@link PostgresConfig.host}: one host name, IP address or Unix socket directory. */
   readonly host?: string;
+  /** {@link PostgresConfig.port}: an integer 1–65535, or its digits. */
   readonly port?: number | string;
+  /** {@link PostgresConfig.database}. */
   readonly database?: string;
+  /** {@link PostgresConfig.user}. */
   readonly user?: string;
+  /** {@link PostgresConfig.password}: wins over every other password source. */
   readonly password?: string;
+  /** {@link PostgresConfig.sslMode}: one of {@link SSL_MODES}. */
   readonly sslMode?: SslMode | string;
+  /** {@link PostgresConfig.sslRootCert}: a path (resolved against the working directory) or `"system"`. */
   readonly sslRootCert?: string;
+  /** {@link PostgresConfig.sslCert}: a path (resolved against the working directory); needs `sslKey`. */
   readonly sslCert?: string;
+  /** {@link PostgresConfig.sslKey}: a path (resolved against the working directory); needs `sslCert`. */
   readonly sslKey?: string;
+  /** {@link PostgresConfig.maxConns}: an integer ≥ 1, or its digits. */
   readonly maxConns?: number | string;
+  /** {@link PostgresConfig.minConns}: an integer from 0 to `maxConns`, or its digits. */
   readonly minConns?: number | string;
+  /** {@link PostgresConfig.maxConnLifetimeMs}. */
   readonly maxConnLifetime?: DurationInput;
+  /** {@link PostgresConfig.maxConnLifetimeJitterMs}: at most the lifetime. */
   readonly maxConnLifetimeJitter?: DurationInput;
+  /** {@link PostgresConfig.maxConnIdleTimeMs}. */
   readonly maxConnIdleTime?: DurationInput;
+  /** {@link PostgresConfig.healthCheckPeriodMs}: more than 0. */
   readonly healthCheckPeriod?: DurationInput;
+  /** {@link PostgresConfig.acquireTimeoutMs}: more than 0. */
   readonly acquireTimeout?: DurationInput;
+  /** {@link PostgresConfig.connectTimeoutMs}: a duration here, unlike libpq's seconds in `connect_timeout`. */
   readonly connectTimeout?: DurationInput;
+  /** {@link PostgresConfig.statementTimeoutMs}. */
   readonly statementTimeout?: DurationInput;
+  /** {@link PostgresConfig.idleInTransactionSessionTimeoutMs}. */
   readonly idleInTransactionSessionTimeout?: DurationInput;
+  /** {@link PostgresConfig.applicationName}; may be empty. */
   readonly applicationName?: string;
+  /** {@link PostgresConfig.leakDetectionThresholdMs}. */
   readonly leakDetectionThreshold?: DurationInput;
 }

@@ -29,6 +29,7 @@ export type TlsChoice = false | Readonly<ConnectionOptions>;
  * A Unix socket host (starting with `/`) never uses TLS, whatever the mode: libpq does the same.
  */
 export interface TlsPlan {
+  /** The configuration's `sslmode` the plan was made for. */
   readonly sslMode: SslMode;
   /** `ssl` for the first attempt. */
   readonly first: TlsChoice;

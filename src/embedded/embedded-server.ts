@@ -39,8 +39,11 @@ export const EMBEDDED_PASSWORD_FILE = 'embedded-password';
  * (same port, same data, same password), e.g. to test how clients live through a server restart.
  */
 export interface EmbeddedServer {
+  /** Always `127.0.0.1`: the server listens on no other address. */
   readonly host: string;
+  /** The TCP port the server listens on; it stays the same across `halt()` and `resume()`. */
   readonly port: number;
+  /** The superuser's name: `postgres`. */
   readonly user: string;
   /** The superuser's random password (non-enumerable). */
   readonly password: string;

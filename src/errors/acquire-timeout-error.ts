@@ -2,11 +2,17 @@ import { AlertHistoryDbError } from './alert-history-db-error.js';
 
 /** Facts about the pool at the moment an acquisition gave up. */
 export interface AcquireTimeoutDetails {
+  /** The pool's name (`default` unless one was given). */
   readonly poolName: string;
+  /** The pool's `acquireTimeoutMs`: the longest an acquisition waits. */
   readonly timeoutMs: number;
+  /** The pool's largest number of connections (`maxConns`). */
   readonly max: number;
+  /** Connections open or being opened. */
   readonly total: number;
+  /** Connections handed out to callers and not yet released. */
   readonly active: number;
+  /** Open connections waiting in the pool. */
   readonly idle: number;
   /** Callers waiting, this one included. */
   readonly waiting: number;

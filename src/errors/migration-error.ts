@@ -63,7 +63,12 @@ export class MigrationFailedError extends AlertHistoryDbError {
 export class MissingMigrationsError extends AlertHistoryDbError {
   readonly kind: ErrorKind = 'migration';
   /** The versions (and files) not applied, oldest first. */
-  readonly missing: readonly { readonly version: number; readonly file: string }[];
+  readonly missing: readonly {
+    /** The migration's version. */
+    readonly version: number;
+    /** The migration's file name. */
+    readonly file: string;
+  }[];
 
   constructor(missing: readonly { readonly version: number; readonly file: string }[], newestApplied: number) {
     const list = missing.map((m) => m.file).join(', ');

@@ -25,7 +25,9 @@ export interface CreateMigrationOptions {
 
 /** A file renamed by {@link fixMigrationFiles} (file names, no directory). */
 export interface MigrationRename {
+  /** The timestamp-versioned name the file had. */
   readonly from: string;
+  /** Its new, sequential name. */
   readonly to: string;
 }
 
@@ -41,7 +43,10 @@ export interface MigrationRename {
  *   2^63 − 1; larger ones cannot be represented here). The goose CLI rejects such a file too
  *   (only its library's `Provider` skips it).
  */
-export function parseMigrationFileName(fileName: string): { readonly version: number } | undefined {
+export function parseMigrationFileName(fileName: string): {
+  /** The version the name starts with, ≥ 1. */
+  readonly version: number;
+} | undefined {
   if (!fileName.endsWith('.sql')) return undefined;
   const separator = fileName.indexOf('_');
   const fail = (reason: string): never => {

@@ -11,10 +11,10 @@ import type { MigrationSession } from './migration-types.js';
  */
 export const MIGRATION_LOCK_ID = 4097083626n;
 
-/** Default {@link MigrationLockOptions.timeoutMs}: 5 minutes, goose's 60 tries × 5 s. */
+/** Default {@link MigratorOptions.lockTimeoutMs}: 5 minutes, goose's 60 tries × 5 s. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 5 * 60 * 1000;
 
-/** Default {@link MigrationLockOptions.retryMs}: 5 s, goose's probe interval. */
+/** Default {@link MigratorOptions.lockRetryMs}: 5 s, goose's probe interval. */
 export const DEFAULT_LOCK_RETRY_MS = 5000;
 
 /**

@@ -45,7 +45,8 @@ export interface ParseMigrationOptions {
  *
  * **ENVSUB.** Between `-- +goose ENVSUB ON` and `-- +goose ENVSUB OFF` every line of a statement
  * (comments inside it too, not the comments dropped before it) goes through
- * {@link substituteEnv}; the `;` test looks at the substituted line, as goose does.
+ * goose's variable expansion (`$NAME`, `${NAME}`, `${NAME:-word}`, `${NAME?word}`…, read from
+ * `options.env`; docs/migrations.md); the `;` test looks at the substituted line, as goose does.
  *
  * @throws MigrationSourceError with the file and the line of the problem.
  */

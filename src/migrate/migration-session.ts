@@ -20,7 +20,15 @@ import type { InstrumentedPool } from '../pool/instrumented-pool.js';
  * take a pooled connection from the application, and a pool built here from a URL or a
  * configuration is closed again afterwards.
  */
-export type MigrationTarget = string | PostgresConfig | PostgresConfigInput | InstrumentedPool | { readonly pool: InstrumentedPool };
+export type MigrationTarget =
+  | string
+  | PostgresConfig
+  | PostgresConfigInput
+  | InstrumentedPool
+  | {
+      /** The pool the session is opened from (e.g. a `Database`'s). */
+      readonly pool: InstrumentedPool;
+    };
 
 /** `application_name` of a migration session (visible in `pg_stat_activity`). */
 export const MIGRATION_APPLICATION_NAME = 'alert-history-db migrate';

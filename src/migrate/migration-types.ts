@@ -41,13 +41,25 @@ export interface Migration extends MigrationFile, ParsedMigration {}
  * values must go through the simple query protocol (several statements in one text).
  */
 export interface MigrationSession {
-  query(text: string, values?: unknown[]): Promise<{ readonly rows: Record<string, unknown>[]; readonly rowCount: number | null }>;
+  /** Runs `text`, with `values` bound to `$1`, `$2`… when given. */
+  query(
+    text: string,
+    values?: unknown[],
+  ): Promise<{
+    /** The rows returned, columns by name. */
+    readonly rows: Record<string, unknown>[];
+    /** Rows returned or affected; `null` when the server reports no count. */
+    readonly rowCount: number | null;
+  }>;
 }
 
 /** A migration the migrator has run (reported as it completes). */
 export interface AppliedMigration {
+  /** The migration's version. */
   readonly version: number;
+  /** The migration's file name, e.g. `00002_add_alerts.sql`. */
   readonly fileName: string;
+  /** `up` when its Up section ran (applied), `down` when its Down section ran (rolled back). */
   readonly direction: 'up' | 'down';
   /** Wall time of the migration, its version-table change included. */
   readonly durationMs: number;
@@ -57,11 +69,13 @@ export interface AppliedMigration {
 
 /** A row of `status`: every file and every applied version. */
 export interface MigrationStatusEntry {
+  /** The migration's version. */
   readonly version: number;
   /** File name; `undefined` for a version applied in the database whose file is gone. */
   readonly fileName: string | undefined;
   /** When it was applied (`tstamp` of its newest row), or `undefined` when pending. */
   readonly appliedAt: Date | undefined;
+  /** `applied` when the database has the version, `pending` when only the file does. */
   readonly state: 'applied' | 'pending';
 }
 

@@ -61,11 +61,17 @@ export interface HealthCheckerOptions {
 
 /** Defaults of {@link HealthCheckerOptions} (`periodMs` defaults to the pool's `healthCheckPeriodMs`). */
 export const HEALTH_CHECKER_DEFAULTS = Object.freeze({
+  /** {@link HealthCheckerOptions.timeoutMs}: 5 seconds. */
   timeoutMs: 5000,
+  /** {@link HealthCheckerOptions.failureThreshold}: 3 checks. */
   failureThreshold: 3,
+  /** {@link HealthCheckerOptions.slowCheckMs}: 1 second. */
   slowCheckMs: 1000,
+  /** {@link HealthCheckerOptions.saturationRatio}: 90% of `maxConns`. */
   saturationRatio: 0.9,
+  /** {@link HealthCheckerOptions.saturatedChecks}: 2 checks. */
   saturatedChecks: 2,
+  /** {@link HealthCheckerOptions.query}: `select 1`. */
   query: 'select 1',
 });
 

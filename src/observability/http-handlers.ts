@@ -13,7 +13,9 @@ export type HttpHandler = (request: IncomingMessage, response: ServerResponse) =
 
 /** What {@link metricsHandler} serves: a prom-client `Registry` satisfies it. */
 export interface MetricsSource {
+  /** The exposition text of every metric, served as the response body. */
   metrics(): Promise<string>;
+  /** The `Content-Type` of that text (Prometheus text format or OpenMetrics). */
   readonly contentType: string;
 }
 

@@ -6,7 +6,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
  * (`{ id: 'svc-billing', kind: 'service', requestId: 'r-9' }`). It is written to the audit log as
  * it is: never put secrets (tokens, passwords) in it.
  */
-export type Actor = string | { readonly id: string; readonly [key: string]: unknown };
+export type Actor =
+  | string
+  | {
+      /** Who acts: a user or service identifier (a non-empty string). */
+      readonly id: string;
+      readonly [key: string]: unknown;
+    };
 
 const storage = new AsyncLocalStorage<Actor>();
 

@@ -7,8 +7,11 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /** One change of a breaker's state. */
 export interface CircuitStateChange {
+  /** The breaker's {@link CircuitBreaker.name}. */
   readonly breaker: string;
+  /** The state it left. */
   readonly from: CircuitState;
+  /** The state it entered. */
   readonly to: CircuitState;
   /** The failure that opened it (when `to` is `open`). */
   readonly error?: unknown;
@@ -25,7 +28,12 @@ export interface CircuitBreakerOptions {
 }
 
 /** Defaults of {@link CircuitBreakerOptions}. */
-export const CIRCUIT_BREAKER_DEFAULTS = Object.freeze({ threshold: 5, halfOpenAfterMs: 1000 });
+export const CIRCUIT_BREAKER_DEFAULTS = Object.freeze({
+  /** {@link CircuitBreakerOptions.threshold}: 5 consecutive failures. */
+  threshold: 5,
+  /** {@link CircuitBreakerOptions.halfOpenAfterMs}: 1 second. */
+  halfOpenAfterMs: 1000,
+});
 
 /**
  * A circuit breaker on connection failures (see {@link isBreakerFailure}). While it is open, work
@@ -34,6 +42,7 @@ export const CIRCUIT_BREAKER_DEFAULTS = Object.freeze({ threshold: 5, halfOpenAf
  * failure opens it again.
  */
 export interface CircuitBreaker {
+  /** The breaker's name ({@link CircuitBreakerOptions.name}), as logs, metrics and `CircuitOpenError` show it. */
   readonly name: string;
   /** The current state. */
   readonly state: CircuitState;

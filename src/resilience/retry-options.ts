@@ -15,8 +15,11 @@ export interface RetryOptions {
 
 /** {@link RetryOptions} with every default applied, validated and frozen. */
 export interface ResolvedRetryOptions {
+  /** {@link RetryOptions.maxAttempts}: attempts in all, at least 1. */
   readonly maxAttempts: number;
+  /** {@link RetryOptions.initialDelayMs}: upper bound of the first delay, in milliseconds. */
   readonly initialDelayMs: number;
+  /** {@link RetryOptions.maxDelayMs}: cap of any single delay, in milliseconds. */
   readonly maxDelayMs: number;
 }
 

@@ -21,6 +21,7 @@ export type RetryReason = 'connect' | 'read' | 'transaction';
 
 /** What one call of {@link RetryPolicy.execute} needs besides the operation. */
 export interface RetryControl {
+  /** What kind of operation this is; passed on in every {@link RetryEvent}. */
   readonly reason: RetryReason;
   /** Whether the failed attempt may be repeated. Called with every failure, the last one included (not after an abort). */
   readonly shouldRetry: (error: unknown, attempt: number) => boolean;
@@ -46,6 +47,7 @@ export interface RetryControl {
  * operation that succeeds costs one `try`, and the backoff is only built after a failure.
  */
 export class RetryPolicy {
+  /** The attempt budget and the delays' bounds. */
   readonly options: ResolvedRetryOptions;
 
   constructor(options: ResolvedRetryOptions) {
