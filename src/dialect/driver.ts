@@ -29,6 +29,7 @@ import type { ConnectionSession } from './query-context.js';
 import type { ResolvedMultiplexOptions } from './multiplex/multiplex-options.js';
 import { MultiplexedExecution } from './multiplex/multiplexed-execution.js';
 import { SharedConnectionSet } from './multiplex/shared-connection-set.js';
+import { SlowStatements } from './multiplex/slow-statements.js';
 import type { MultiplexStats } from './multiplex/multiplex-stats.js';
 import type { SharedStatementRunner } from './multiplex/multiplexing-executor.js';
 
@@ -105,10 +106,17 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
   #multiplexed: { readonly connections: SharedConnectionSet; readonly execution: MultiplexedExecution } | undefined;
   #multiplexedCount = 0;
   #exclusiveCount = 0;
+  readonly #slowStatements: SlowStatements;
 
   constructor(options: PostgresPoolDriverOptions) {
     // a throwing logger must never crash a timer callback or leave a connection unreleased
     this.#options = Object.freeze({ ...options, logger: safeLogger(options.logger) });
+    this.#slowStatements = new SlowStatements(options.multiplex?.slowStatementMs ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** Texts found slow on a shared connection (multiplexing), which run on exclusive connections. */
+  get slowStatements(): SlowStatements {
+    return this.#slowStatements;
   }
 
   async init(_options?: AbortableOperationOptions): Promise<void> {
@@ -142,6 +150,7 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
         acquire: () => connections.acquire(undefined),
         sessionOf: (pooled) => this.#session(pooled),
         poolWaiting: () => pool.waiting,
+        keepUnderPressure: pool.config.maxConns > 1 ? 1 : 0,
         logger,
         poolName: pool.name,
       });
@@ -152,6 +161,7 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
         reportRetry: (event, details) => connections.reportRetry(event, details),
         logger,
         queryTimeoutMs: resilience.queryTimeoutMs,
+        slow: this.#slowStatements,
       });
       this.#multiplexed = Object.freeze({ connections: shared, execution });
     }
@@ -188,6 +198,7 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
       exclusive: this.#exclusiveCount,
       inFlight: Object.freeze(shared?.inFlightBySlot() ?? new Array<number>(this.#options.multiplex.connections).fill(0)),
       waiting: shared?.waiting ?? 0,
+      slowTexts: this.#slowStatements.size,
     });
   }
 

@@ -28,6 +28,7 @@ export {
   DEFAULT_MULTIPLEX_CONNECTIONS,
   DEFAULT_MULTIPLEX_MAX_IN_FLIGHT,
   DEFAULT_MULTIPLEX_ROTATE_AFTER_MS,
+  DEFAULT_MULTIPLEX_SLOW_STATEMENT_MS,
   type MultiplexOptions,
 } from './multiplex/multiplex-options.js';
 export type { MultiplexStats } from './multiplex/multiplex-stats.js';

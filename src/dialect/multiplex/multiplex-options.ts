@@ -22,6 +22,14 @@ export interface MultiplexOptions {
    * `leakDetectionThresholdMs` when that is on. Default 30 000.
    */
   readonly rotateAfterMs?: number;
+  /**
+   * A statement that keeps a shared connection longer than this (its own service time, not its
+   * wait behind others) holds up everything pipelined behind it: its SQL text is then run on
+   * exclusive connections (until an exclusive run of it is fast again), and a shared connection
+   * whose head statement has run this long takes no new statements while another can. Positive,
+   * in milliseconds. Default 20.
+   */
+  readonly slowStatementMs?: number;
 }
 
 /** {@link MultiplexOptions} with every default applied. */
@@ -29,6 +37,7 @@ export interface ResolvedMultiplexOptions {
   readonly connections: number;
   readonly maxInFlight: number;
   readonly rotateAfterMs: number;
+  readonly slowStatementMs: number;
 }
 
 /** Default {@link MultiplexOptions.maxInFlight}. */
@@ -37,10 +46,19 @@ export const DEFAULT_MULTIPLEX_MAX_IN_FLIGHT = 16;
 export const DEFAULT_MULTIPLEX_CONNECTIONS = 4;
 /** Default {@link MultiplexOptions.rotateAfterMs}. */
 export const DEFAULT_MULTIPLEX_ROTATE_AFTER_MS = 30_000;
+/** Default {@link MultiplexOptions.slowStatementMs}. */
+export const DEFAULT_MULTIPLEX_SLOW_STATEMENT_MS = 20;
 
 function positiveInteger(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new RangeError(`multiplex.${field} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function positiveNumber(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`multiplex.${field} must be a positive number, got ${String(value)}`);
   }
   return value;
 }
@@ -64,5 +82,7 @@ export function resolveMultiplexOptions(options: MultiplexOptions, maxConns: num
   if (rotateAfterMs > limit) {
     throw new RangeError(`multiplex.rotateAfterMs (${rotateAfterMs}) must be at most half the pool's leakDetectionThresholdMs (${limit})`);
   }
-  return Object.freeze({ connections, maxInFlight, rotateAfterMs });
+  const slowStatementMs =
+    options.slowStatementMs === undefined ? DEFAULT_MULTIPLEX_SLOW_STATEMENT_MS : positiveNumber(options.slowStatementMs, 'slowStatementMs');
+  return Object.freeze({ connections, maxInFlight, rotateAfterMs, slowStatementMs });
 }

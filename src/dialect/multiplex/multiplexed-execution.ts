@@ -17,6 +17,7 @@ import { StatementDeadline } from '../statement-deadline.js';
 import { logStatementFailure } from '../statement-failure-log.js';
 import type { SharedConnection } from './shared-connection.js';
 import type { SharedConnectionSet } from './shared-connection-set.js';
+import type { SlowStatements } from './slow-statements.js';
 
 /** What {@link MultiplexedExecution} needs from the driver. */
 export interface MultiplexedExecutionDependencies {
@@ -27,6 +28,8 @@ export interface MultiplexedExecutionDependencies {
   readonly logger: Logger;
   /** Client deadline of every statement in milliseconds; 0 for none. */
   readonly queryTimeoutMs: number;
+  /** Where texts found slow on a shared connection are remembered. */
+  readonly slow: SlowStatements;
 }
 
 /** Messages of node-postgres for a query refused before anything was written (the client was already dead or closed). */
@@ -119,12 +122,22 @@ export class MultiplexedExecution {
     const taken = connections.take();
     const connection = taken instanceof Promise ? await taken : taken;
     const started = performance.now();
+    connection.batchWrites();
     const work = this.#run(connection, compiledQuery);
     // the connection's count drops when the statement really settles, not when its caller leaves
-    void work.then(
-      () => connections.finish(connection),
-      () => connections.finish(connection),
-    );
+    const settled = (): void => {
+      const serviceMs = connection.answered(started, performance.now());
+      if (this.#deps.slow.noteShared(compiledQuery.sql, serviceMs)) {
+        this.#deps.logger.debug('statement found slow on a shared connection: its text runs on exclusive connections from now on', {
+          connectionId: connection.pooled.id,
+          serviceMs: Math.round(serviceMs * 1000) / 1000,
+          slowStatementMs: this.#deps.slow.slowMs,
+          queryId: compiledQuery.queryId?.queryId,
+        });
+      }
+      connections.finish(connection);
+    };
+    void work.then(settled, settled);
     try {
       if (deadline === undefined) return await work;
       return await deadline.race(work, () => connections.retire(connection));

@@ -13,6 +13,8 @@ import {
   type QueryResult,
   type RootOperationNode,
 } from 'kysely';
+import { performance } from 'node:perf_hooks';
+import type { SlowStatements } from './slow-statements.js';
 import { routeOf } from './statement-route.js';
 
 /** Where the executor sends what it decides to share, and where it counts its decisions. */
@@ -21,11 +23,14 @@ export interface SharedStatementRunner {
   executeShared<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>>;
   /** Counts one statement sent to an exclusive connection by the executor's routing. */
   countExclusive(): void;
+  /** Texts found slow on a shared connection, which run on exclusive connections instead. */
+  readonly slowStatements: SlowStatements;
 }
 
 /**
  * Kysely's `QueryExecutor` with multiplexing: `executeQuery` of a single statement that may share
- * a connection ({@link routeOf}) and carries no `AbortSignal` goes to the shared connections;
+ * a connection ({@link routeOf}), carries no `AbortSignal` and was not found slow on a shared
+ * connection ({@link SlowStatements}) goes to the shared connections;
  * everything else (a statement that changes the session, a signal to honour, streams, transactions,
  * `db.connection()`) runs as Kysely runs it, on an exclusive connection. Transactions and
  * `db.connection()` get a plain executor bound to their connection (`withConnectionProvider`), so
@@ -79,7 +84,17 @@ export class MultiplexingQueryExecutor implements QueryExecutor {
   }
 
   executeQuery<R>(compiledQuery: CompiledQuery<R>, options?: AbortableQueryOptions): Promise<QueryResult<R>> {
-    if (options?.signal === undefined && routeOf(compiledQuery) === 'shared') return this.#shared.executeQuery(compiledQuery);
+    if (options?.signal === undefined && routeOf(compiledQuery) === 'shared') {
+      const slow = this.#runner.slowStatements;
+      if (!slow.has(compiledQuery.sql)) return this.#shared.executeQuery(compiledQuery);
+      // learned slow: exclusive, timed, so that it comes back to sharing once it is fast again
+      this.#runner.countExclusive();
+      const started = performance.now();
+      const note = (): void => slow.noteExclusive(compiledQuery.sql, performance.now() - started);
+      const running = this.#exclusive.executeQuery(compiledQuery, options);
+      void running.then(note, note);
+      return running;
+    }
     this.#runner.countExclusive();
     return this.#exclusive.executeQuery(compiledQuery, options);
   }

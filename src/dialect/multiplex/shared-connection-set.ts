@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Logger } from '../../observability/logger.js';
 import { describeError } from '../../observability/describe-error.js';
 import type { PooledConnection } from '../../pool/instrumented-pool.js';
@@ -14,6 +15,11 @@ export interface SharedConnectionSetDependencies {
   readonly sessionOf: (pooled: PooledConnection) => ConnectionSession;
   /** Callers waiting for an exclusive connection from the same pool. */
   readonly poolWaiting: () => number;
+  /**
+   * Shared connections kept even when exclusive work waits for the pool (1, or 0 on a pool of one
+   * connection): the shared statements must not starve either.
+   */
+  readonly keepUnderPressure: number;
   readonly logger: Logger;
   /** Name of the pool, for errors and logs. */
   readonly poolName: string;
@@ -70,8 +76,11 @@ export class SharedConnectionSet {
    */
   take(): SharedConnection | Promise<SharedConnection> {
     if (this.#closed) return Promise.reject(new PoolClosedError(this.#deps.poolName));
-    const maxInFlight = this.#deps.options.maxInFlight;
+    const { maxInFlight, slowStatementMs } = this.#deps.options;
+    const now = performance.now();
     let best: SharedConnection | undefined;
+    /** The best of the connections whose head statement has run for `slowStatementMs` (used only when all are so). */
+    let stalled: SharedConnection | undefined;
     let emptySlot = -1;
     for (let slot = 0; slot < this.#slots.length; slot += 1) {
       const connection = this.#slots[slot];
@@ -80,11 +89,19 @@ export class SharedConnectionSet {
         if (emptySlot < 0 && !this.#opening[slot]) emptySlot = slot;
         continue;
       }
-      if (connection.inFlight < maxInFlight && (best === undefined || connection.inFlight < best.inFlight)) best = connection;
+      if (connection.inFlight >= maxInFlight) continue;
+      if (connection.stalled(now, slowStatementMs)) {
+        if (stalled === undefined || connection.inFlight < stalled.inFlight) stalled = connection;
+      } else if (best === undefined || connection.inFlight < best.inFlight) {
+        best = connection;
+      }
     }
     // another connection is opened while the best one is busy (it serves the next statements),
     // unless exclusive work waits for the pool: then the shared ones make do
     if (emptySlot >= 0 && (best === undefined || (best.inFlight > 0 && this.#deps.poolWaiting() === 0))) this.#open(emptySlot);
+    // every serving connection is stuck behind a slow statement: queue behind the least loaded of
+    // them, unless a fresh one is being opened (then wait for it, or for the first to make progress)
+    if (best === undefined && stalled !== undefined && !this.#opening.includes(true)) best = stalled;
     if (best !== undefined) {
       best.start();
       return best;
@@ -110,9 +127,15 @@ export class SharedConnectionSet {
           waiter.resolve(connection);
         }
       }
-    } else if (connection.inFlight === 0 && this.#deps.poolWaiting() > 0) {
+    } else if (connection.inFlight === 0 && this.#deps.poolWaiting() > 0 && this.#serving() > this.#deps.keepUnderPressure) {
       this.#vacate(connection);
     }
+  }
+
+  #serving(): number {
+    let count = 0;
+    for (const connection of this.#slots) if (connection?.serving === true) count += 1;
+    return count;
   }
 
   /**
@@ -139,13 +162,18 @@ export class SharedConnectionSet {
   }
 
   /**
-   * Hands the shared connections with nothing in flight back to the pool (exclusive work is about
-   * to wait for a full pool: an idle shared connection must not make it wait). They are opened
-   * again when statements need them.
+   * Hands the shared connections with nothing in flight back to the pool, but for
+   * `keepUnderPressure` of them (exclusive work is about to wait for a full pool: idle shared
+   * connections must not make it wait). They are opened again when statements need them.
    */
   releaseIdle(): void {
+    let serving = this.#serving();
     for (const connection of this.#slots) {
-      if (connection !== undefined && connection.inFlight === 0) this.#vacate(connection);
+      if (serving <= this.#deps.keepUnderPressure) return;
+      if (connection?.serving === true && connection.inFlight === 0) {
+        this.#vacate(connection);
+        serving -= 1;
+      }
     }
   }
 

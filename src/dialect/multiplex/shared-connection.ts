@@ -1,9 +1,21 @@
+import { performance } from 'node:perf_hooks';
 import type { PooledConnection } from '../../pool/instrumented-pool.js';
 import type { ConnectionSession } from '../query-context.js';
 
 /** node-postgres's pipeline switch: a public field of `pg.Client`, read each time a query is queued. */
 interface PipelineSwitch {
   pipeline: boolean;
+}
+
+/** What of the client's socket is used to batch writes. */
+interface CorkableStream {
+  cork(): void;
+  uncork(): void;
+}
+
+function streamOf(pooled: PooledConnection): CorkableStream | undefined {
+  const stream = (pooled.client as unknown as { connection?: { stream?: Partial<CorkableStream> } }).connection?.stream;
+  return typeof stream?.cork === 'function' && typeof stream.uncork === 'function' ? (stream as CorkableStream) : undefined;
 }
 
 /**
@@ -27,13 +39,59 @@ export class SharedConnection {
   #inFlight = 0;
   #state: SharedConnectionState = 'serving';
   readonly #onGone: (connection: SharedConnection) => void;
+  readonly #stream: CorkableStream | undefined;
+  #corked = false;
+  /**
+   * `performance.now()` of the connection's last progress: a statement answered, or the first one
+   * sent to an idle connection. Statements are answered in the order they were sent.
+   */
+  #progressAt = 0;
 
   constructor(slot: number, pooled: PooledConnection, session: ConnectionSession, onGone: (connection: SharedConnection) => void) {
     this.slot = slot;
     this.pooled = pooled;
     this.session = session;
     this.#onGone = onGone;
+    this.#stream = streamOf(pooled);
     (pooled.client as unknown as PipelineSwitch).pipeline = true;
+  }
+
+  /**
+   * Whether the statement at the head of the pipeline has been running longer than `slowMs`
+   * (nothing answered for that long while statements are in flight): new statements queued here
+   * would wait for it.
+   */
+  stalled(now: number, slowMs: number): boolean {
+    return this.#inFlight > 0 && now - this.#progressAt > slowMs;
+  }
+
+  /**
+   * Holds the socket's writes until the current run of promise jobs is over (`process.nextTick`),
+   * so that the statements queued here by several callers in one go leave in one write (node-postgres
+   * corks each statement's messages, not the statements between them).
+   */
+  batchWrites(): void {
+    if (this.#corked || this.#stream === undefined) return;
+    this.#corked = true;
+    this.#stream.cork();
+    process.nextTick(this.#uncork);
+  }
+
+  readonly #uncork = (): void => {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#stream?.uncork();
+  };
+
+  /**
+   * A statement sent at `sentAt` was answered now: returns the time it kept the connection to
+   * itself (from when the one before it was answered, or from its sending if later), in
+   * milliseconds, i.e. its own service time without the queueing behind others.
+   */
+  answered(sentAt: number, now: number): number {
+    const serviceMs = now - Math.max(sentAt, this.#progressAt);
+    this.#progressAt = now;
+    return serviceMs;
   }
 
   /** Statements submitted and not settled. */
@@ -52,6 +110,7 @@ export class SharedConnection {
 
   /** A statement is about to be sent. */
   start(): void {
+    if (this.#inFlight === 0) this.#progressAt = performance.now();
     this.#inFlight += 1;
   }
 
@@ -79,6 +138,7 @@ export class SharedConnection {
 
   #handBack(error: unknown): void {
     this.#state = 'gone';
+    this.#uncork();
     // Nothing is in flight when it leaves gracefully: node-postgres's queues are empty, so
     // switching the pipeline off is safe for the next borrower.
     if (error === undefined) (this.pooled.client as unknown as PipelineSwitch).pipeline = false;

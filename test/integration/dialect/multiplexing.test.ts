@@ -61,8 +61,12 @@ describe('dialect: multiplexed execution (PostgreSQL)', () => {
     await testDb?.drop();
   });
 
-  function open(multiplex: MultiplexOptions | boolean = { connections: 1 }, extra: Parameters<typeof createDatabase>[1] = {}): Database<Db> {
-    return createDatabase<Db>(configOf(testDb, { maxConns: 4 }), { health: false, multiplex, ...extra });
+  /**
+   * A database with multiplexing. Unless the test says otherwise, nothing is learned slow (the slow
+   * view must stay on the shared connections that these tests watch).
+   */
+  function open(multiplex: MultiplexOptions = { connections: 1 }, extra: Parameters<typeof createDatabase>[1] = {}): Database<Db> {
+    return createDatabase<Db>(configOf(testDb, { maxConns: 4 }), { health: false, multiplex: { slowStatementMs: 60_000, ...multiplex }, ...extra });
   }
 
   describe('correctness', () => {
@@ -254,6 +258,44 @@ describe('dialect: multiplexed execution (PostgreSQL)', () => {
     });
   });
 
+  describe('slow statements', () => {
+    it('runs a text found slow on a shared connection on exclusive connections from then on', async () => {
+      const database = open({ connections: 2, slowStatementMs: 20 });
+      try {
+        const { db } = database;
+        const first = await routed(database, () => db.selectFrom('slow_item').selectAll().execute());
+        expect(first).to.deep.equal({ multiplexed: 1, exclusive: 0 });
+        expect(database.multiplexStats()?.slowTexts).to.equal(1);
+        const second = await routed(database, () => db.selectFrom('slow_item').selectAll().execute());
+        expect(second).to.deep.equal({ multiplexed: 0, exclusive: 1 });
+        // an exclusive run that is slow again keeps it there; fast statements still share
+        expect(database.multiplexStats()?.slowTexts).to.equal(1);
+        const fast = await routed(database, () => db.selectFrom('item').select('id').where('id', '=', 9).execute());
+        expect(fast).to.deep.equal({ multiplexed: 1, exclusive: 0 });
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('sends new statements past a shared connection whose head statement is running long', async () => {
+      const database = open({ connections: 2, slowStatementMs: 20 });
+      try {
+        const { db } = database;
+        const stuckPid = await backendPid(db);
+        // the first slow run is not known slow yet: it goes to the open connection
+        const slow = db.selectFrom('slow_item').selectAll().execute();
+        await eventually(() => isRunning(testDb, 'select * from "slow_item"'));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        // that connection's head has run for more than 20 ms: this one goes elsewhere
+        const otherPid = await backendPid(db);
+        expect(otherPid).to.not.equal(stuckPid);
+        expect(await slow).to.have.length(1);
+      } finally {
+        await database.close();
+      }
+    });
+  });
+
   describe('a shared connection that dies with statements in flight', () => {
     it('retries the reads on another connection and fails the writes with AmbiguousOutcomeError, never sending them again', async () => {
       const database = open({ connections: 1 }, { retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 10 } });
@@ -316,6 +358,7 @@ describe('dialect: multiplexed execution (PostgreSQL)', () => {
       expect(() => open({ connections: 5 })).to.throw(RangeError, /multiplex\.connections \(5\) must not exceed the pool's maxConns \(4\)/);
       expect(() => open({ maxInFlight: 0 })).to.throw(RangeError, /multiplex\.maxInFlight must be a positive integer, got 0/);
       expect(() => open({ rotateAfterMs: 1.5 })).to.throw(RangeError, /multiplex\.rotateAfterMs/);
+      expect(() => open({ slowStatementMs: -1 })).to.throw(RangeError, 'multiplex.slowStatementMs must be a positive number, got -1');
     });
 
     it('is off by default: no stats, and every statement runs as without multiplexing', async () => {

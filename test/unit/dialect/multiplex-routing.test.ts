@@ -4,8 +4,10 @@ import {
   DEFAULT_MULTIPLEX_CONNECTIONS,
   DEFAULT_MULTIPLEX_MAX_IN_FLIGHT,
   DEFAULT_MULTIPLEX_ROTATE_AFTER_MS,
+  DEFAULT_MULTIPLEX_SLOW_STATEMENT_MS,
   resolveMultiplexOptions,
 } from '../../../src/dialect/multiplex/multiplex-options.js';
+import { SlowStatements } from '../../../src/dialect/multiplex/slow-statements.js';
 import { routeOf } from '../../../src/dialect/multiplex/statement-route.js';
 import { compileOnlyKysely } from '../../support/compile-only-kysely.js';
 
@@ -78,6 +80,7 @@ describe('multiplexing: options', () => {
       connections: DEFAULT_MULTIPLEX_CONNECTIONS,
       maxInFlight: DEFAULT_MULTIPLEX_MAX_IN_FLIGHT,
       rotateAfterMs: DEFAULT_MULTIPLEX_ROTATE_AFTER_MS,
+      slowStatementMs: DEFAULT_MULTIPLEX_SLOW_STATEMENT_MS,
     });
     expect(resolveMultiplexOptions({}, 3, 60_000).connections).to.equal(2);
     expect(resolveMultiplexOptions({}, 1, 60_000).connections).to.equal(1);
@@ -92,5 +95,28 @@ describe('multiplexing: options', () => {
     expect(() => resolveMultiplexOptions({ maxInFlight: 2.5 }, 10, 0)).to.throw(RangeError, 'multiplex.maxInFlight must be a positive integer, got 2.5');
     expect(() => resolveMultiplexOptions({ rotateAfterMs: 40_000 }, 10, 60_000)).to.throw(RangeError, /multiplex\.rotateAfterMs \(40000\) must be at most half/);
     expect(() => resolveMultiplexOptions(null as never, 10, 0)).to.throw(TypeError, 'multiplex must be an options object, true, or false');
+  });
+});
+
+describe('multiplexing: slow statements', () => {
+  it('learns a text slow above the threshold and forgets it after a fast exclusive run', () => {
+    const slow = new SlowStatements(20);
+    expect(slow.noteShared('select a', 5)).to.equal(false);
+    expect(slow.has('select a')).to.equal(false);
+    expect(slow.noteShared('select a', 25)).to.equal(true);
+    expect(slow.noteShared('select a', 25)).to.equal(false);
+    expect(slow.has('select a')).to.equal(true);
+    slow.noteExclusive('select a', 15);
+    expect(slow.has('select a')).to.equal(true);
+    slow.noteExclusive('select a', 9);
+    expect(slow.has('select a')).to.equal(false);
+  });
+
+  it('is bounded: the oldest texts are forgotten first', () => {
+    const slow = new SlowStatements(1);
+    for (let i = 0; i < 1100; i += 1) slow.noteShared(`select ${i}`, 2);
+    expect(slow.size).to.equal(1024);
+    expect(slow.has('select 0')).to.equal(false);
+    expect(slow.has('select 1099')).to.equal(true);
   });
 });
