@@ -35,6 +35,7 @@ export function pgTextClient(url: string, max: number, statements?: IngestStatem
     lookup: async (id) => (await pool.query(SQL.lookup, [id])).rows,
     insert: async (e) => (await pool.query(SQL.insert, [e.fingerprint, e.status, e.labels, e.startsAt])).rows,
     range: async (from, limit) => (await pool.query(SQL.range, [from, limit])).rows,
+    sleep: async (seconds) => (await pool.query(SQL.sleep, [seconds])).rows,
     ingest: ingestWith(pool, statements, (client, _name, text, values) => client.query(text, values)),
     close: () => pool.end(),
   };
@@ -47,6 +48,7 @@ export function pgNamedClient(url: string, max: number, statements?: IngestState
     insert: async (e) =>
       (await pool.query({ name: 'bench_insert', text: SQL.insert, values: [e.fingerprint, e.status, e.labels, e.startsAt] })).rows,
     range: async (from, limit) => (await pool.query({ name: 'bench_range', text: SQL.range, values: [from, limit] })).rows,
+    sleep: async (seconds) => (await pool.query({ name: 'bench_sleep', text: SQL.sleep, values: [seconds] })).rows,
     // transaction control without parameters goes as text, as the repository's does through the statement cache
     ingest: ingestWith(pool, statements, (client, name, text, values) =>
       values === undefined ? client.query(text) : client.query({ name, text, values }),

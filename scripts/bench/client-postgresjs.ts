@@ -36,6 +36,7 @@ export function postgresJsClient(url: string, max: number, statements?: IngestSt
         'range',
         await sql`select "id", "fingerprint", "status", "labels", "starts_at" from "bench_event" where "starts_at" >= ${from} order by "starts_at" limit ${limit}`,
       ),
+    sleep: async (seconds) => check('sleep', await sql`select pg_sleep(${seconds})`),
     // The ingest's exact texts on one reserved connection (sql.begin would send its own `begin …`).
     // Its timestamptz parameters are serialized through a Date by postgres.js: milliseconds, where
     // the others send the RFC 3339 text and keep microseconds. The work on the server is the same.

@@ -27,6 +27,14 @@ export const CLIENTS = {
     title: 'Kysely + createDialect (all on, precompiled)',
     create: async (url, max) => (await import('./client-ours-precompiled.js')).ourPrecompiledClient(url, max),
   },
+  'ours-mux': {
+    title: 'Kysely + createDatabase (all on, multiplexed)',
+    create: async (url, max) => (await import('./client-ours.js')).ourAllOnMultiplexedClient(url, max),
+  },
+  'ours-precompiled-mux': {
+    title: 'Kysely + createDatabase (all on, precompiled, multiplexed)',
+    create: async (url, max) => (await import('./client-ours-precompiled.js')).ourPrecompiledClient(url, max, true),
+  },
   'postgresjs': { title: 'postgres.js', create: async (url, max, ingest) => (await import('./client-postgresjs.js')).postgresJsClient(url, max, ingest) },
 } as const satisfies Record<string, ClientDefinition>;
 

@@ -2,7 +2,7 @@
  * The workloads as Kysely builder queries, shared by every Kysely client (Kysely's own
  * `PostgresDialect` and ours): the query is built and compiled on every call, as an application does.
  */
-import type { ColumnType, Generated, Kysely } from 'kysely';
+import { sql, type ColumnType, type Generated, type Kysely } from 'kysely';
 import { createAlertRepository } from '../../src/alerts/index.js';
 import type { DB } from '../../src/schema/index.js';
 import { SQL, type BenchClient, type Labels, type NewEvent } from './workloads.js';
@@ -42,12 +42,20 @@ const rangeQuery = (db: Kysely<BenchDatabase>, from: Date, limit: number) =>
     .orderBy('starts_at')
     .limit(limit);
 
+const sleepQuery = (seconds: number) => sql<{ pg_sleep: string }>`select pg_sleep(${seconds})`;
+
+/** The head-of-line workload's slow statement, raw SQL as an application writes it. */
+export async function sleepWith(db: Kysely<BenchDatabase>, seconds: number): Promise<readonly unknown[]> {
+  return (await sleepQuery(seconds).execute(db)).rows;
+}
+
 /** Throws unless the builder queries compile to exactly the SQL every other client sends. */
 function assertSameSql(db: Kysely<BenchDatabase>): void {
   const compiled = {
     lookup: lookupQuery(db, 1).compile().sql,
     insert: insertQuery(db, { fingerprint: 'f', status: 's', labels: {}, startsAt: new Date(0) }).compile().sql,
     range: rangeQuery(db, new Date(0), 1).compile().sql,
+    sleep: sleepQuery(0).compile(db).sql,
   };
   for (const name of Object.keys(SQL) as (keyof typeof SQL)[]) {
     if (compiled[name] !== SQL[name]) {
@@ -66,6 +74,7 @@ export function kyselyClient(db: Kysely<BenchDatabase>, close: () => Promise<voi
     lookup: (id) => lookupQuery(db, id).execute(),
     insert: (event) => insertQuery(db, event).execute(),
     range: (from, limit) => rangeQuery(db, from, limit).execute(),
+    sleep: (seconds) => sleepWith(db, seconds),
     close,
   };
 }

@@ -184,7 +184,13 @@ function table(settings: Settings, cells: readonly Cell[]): string {
   const out: string[] = [];
   for (const workload of settings.workloads) {
     out.push(`### ${WORKLOADS[workload].title}`, '');
-    out.push('| concurrency | client | ops/s | ratio | p50 ms | p99 ms | peak RSS MB | client CPU µs/op |', '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    // the head-of-line workload is about the fast statements' tail: its p99 column leaves the slow ones out
+    const headOfLine = workload === 'headofline';
+    const p99Of = (r: RunResult): number => (headOfLine ? r.latencyMs.fastP99 : r.latencyMs.p99);
+    out.push(
+      `| concurrency | client | ops/s | ratio | p50 ms | ${headOfLine ? 'lookup p99 ms' : 'p99 ms'} | peak RSS MB | client CPU µs/op |`,
+      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
     for (const cell of cells.filter((c) => c.workload === workload)) {
       const baseline = cell.results.get(BASELINE);
       const baselineOps = baseline === undefined ? undefined : median(baseline.map((r) => r.opsPerSecond));
@@ -193,7 +199,7 @@ function table(settings: Settings, cells: readonly Cell[]): string {
         const ops = median(results.map((r) => r.opsPerSecond));
         const ratio = baselineOps === undefined ? 'n/a' : (ops / baselineOps).toFixed(2);
         const p50 = median(results.map((r) => r.latencyMs.p50));
-        const p99 = median(results.map((r) => r.latencyMs.p99));
+        const p99 = median(results.map(p99Of));
         const rss = median(results.map((r) => r.maxRssMb));
         const cpu = median(results.map((r) => r.cpuMicrosPerOp));
         out.push(

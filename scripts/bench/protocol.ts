@@ -30,7 +30,8 @@ export interface RunResult {
   /** Length of the measured period (until the last operation begun in it completed), seconds. */
   readonly seconds: number;
   readonly opsPerSecond: number;
-  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** `fastP99`: p99 of the operations that are not the workload's slow statement (head-of-line workload). */
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number; readonly fastP99: number };
   /** Operations of the warm-up. */
   readonly warmupOps: number;
   /** Results verified, warm-up included (the first 256, then every 64th call of each worker). */

@@ -48,6 +48,7 @@ export const SQL = {
   insert: 'insert into "bench_insert" ("fingerprint", "status", "labels", "starts_at") values ($1, $2, $3, $4) returning "id"',
   range:
     'select "id", "fingerprint", "status", "labels", "starts_at" from "bench_event" where "starts_at" >= $1 order by "starts_at" limit $2',
+  sleep: 'select pg_sleep($1)',
 } as const;
 
 /** DDL and seed, run once by the parent. `bench_insert` is truncated before every insert measurement. */
@@ -118,6 +119,8 @@ export interface BenchClient {
   range(from: Date, limit: number): Promise<readonly unknown[]>;
   /** The alert-ingest transaction; returns one row: the counts (`IngestCounts`). */
   ingest(webhook: BenchWebhook): Promise<readonly unknown[]>;
+  /** `select pg_sleep($1)`: the slow statement of the head-of-line workload. */
+  sleep(seconds: number): Promise<readonly unknown[]>;
   /** Counters the client keeps about itself (e.g. statement cache hits), reported with the result. */
   stats?(): Promise<Readonly<Record<string, number>>>;
   close(): Promise<void>;
@@ -128,6 +131,8 @@ export interface Operation {
   run(client: BenchClient): Promise<readonly unknown[]>;
   /** Undefined when right; otherwise what is wrong. */
   verify(rows: readonly unknown[]): string | undefined;
+  /** The slow statement of the head-of-line workload: left out of its `fastP99`. */
+  readonly slow?: boolean;
 }
 
 /** A workload: the operation a worker runs for its `n`th call. */
@@ -137,7 +142,7 @@ export interface Workload {
   operation(worker: number, n: number): Operation;
 }
 
-export type WorkloadName = 'lookup' | 'insert' | 'range' | 'ingest';
+export type WorkloadName = 'lookup' | 'insert' | 'range' | 'ingest' | 'headofline';
 
 /** A deterministic pseudo-random integer in [0, modulo) for worker `worker`'s `n`th call. */
 function spread(worker: number, n: number, modulo: number): number {
@@ -252,5 +257,29 @@ const ingest: Workload = {
   },
 };
 
+/** One call in this many of the head-of-line workload is the slow statement. */
+export const SLOW_EVERY = 100;
+/** How long the slow statement of the head-of-line workload sleeps on the server. */
+export const SLOW_SECONDS = 0.5;
+
+/**
+ * Head-of-line blocking: the lookups, with 1 call in {@link SLOW_EVERY} a `pg_sleep(0.5)`. What
+ * counts is the lookups' p99 (`fastP99`): on exclusive connections a slow statement holds one
+ * connection; pipelined on a shared one, the lookups queued behind it wait for it.
+ */
+const headOfLine: Workload = {
+  name: 'headofline',
+  title: `lookups with 1 call in ${SLOW_EVERY} a pg_sleep(${SLOW_SECONDS}) (p99 of the lookups)`,
+  operation(worker, n) {
+    // a different hash from the lookup's id, so that the workers' slow calls do not line up
+    if (spread(worker + 7919, n, SLOW_EVERY) !== 0) return lookup.operation(worker, n);
+    return {
+      slow: true,
+      run: (client) => client.sleep(SLOW_SECONDS),
+      verify: (rows) => (rows.length === 1 ? undefined : `pg_sleep returned ${rows.length} rows`),
+    };
+  },
+};
+
 /** The workloads, in table order. */
-export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = { lookup, insert, range, ingest };
+export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = { lookup, insert, range, ingest, headofline: headOfLine };
