@@ -2,7 +2,7 @@
  * Configuration: environment, connection URL and secrets → a validated, frozen
  * {@link PostgresConfig}; and the TLS plan that gives `sslmode` its libpq meaning.
  */
-export { loadConfig, type ConfigWarning, type LoadConfigOptions } from './load-config.js';
+export { loadConfig, type ConfigEnvironment, type ConfigWarning, type LoadConfigOptions } from './load-config.js';
 export { CONFIG_DEFAULTS } from './config-defaults.js';
 export { isLoadedConfig } from './frozen-config.js';
 export { parseDuration, MAX_DURATION_MS, type DurationParseResult } from './duration.js';

@@ -34,7 +34,9 @@ export interface LoadConfigOptions {
   readonly onWarning?: (warning: ConfigWarning) => void;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+/** Environment variables as `loadConfig` reads them (`process.env`, or a plain object). */
+export type ConfigEnvironment = Readonly<Record<string, string | undefined>>;
+
 
 const MIN_SCRUBBED_LENGTH = 4;
 
@@ -74,7 +76,7 @@ const CONNECTION_IDENTITY_FIELDS = Object.freeze(['connectionString', 'host', 'p
  * @throws {ConfigError} listing every problem found (never only the first); no message ever
  *   contains the password or the connection URL.
  */
-export function loadConfig(env: Env = process.env, explicit: PostgresConfigInput = {}, options: LoadConfigOptions = {}): PostgresConfig {
+export function loadConfig(env: ConfigEnvironment = process.env, explicit: PostgresConfigInput = {}, options: LoadConfigOptions = {}): PostgresConfig {
   const problems: ConfigProblem[] = [];
   const onWarning = options.onWarning ?? emitConfigWarning;
   const warn = (field: string, message: string): void => onWarning({ field, message });
@@ -175,7 +177,7 @@ export function loadConfig(env: Env = process.env, explicit: PostgresConfigInput
  * ignored `DATABASE_URL` is not parsed, and is reported by a warning that does not contain it.
  */
 function connectionUrl(
-  env: Env,
+  env: ConfigEnvironment,
   explicit: PostgresConfigInput,
   problems: ConfigProblem[],
   warn: (field: string, message: string) => void,
@@ -207,7 +209,7 @@ function parseUrl(source: string, text: string | undefined, problems: ConfigProb
  * is no change; one that cannot be compared (invalid on either side) counts as a change. Empty
  * when there is no URL password to protect, or when the explicit `password` decides anyway.
  */
-function serverChanges(env: Env, explicit: PostgresConfigInput, url: ConnectionUrl | undefined): ('host' | 'port')[] {
+function serverChanges(env: ConfigEnvironment, explicit: PostgresConfigInput, url: ConnectionUrl | undefined): ('host' | 'port')[] {
   if (url?.params.get('password') === undefined || explicit.password !== undefined) return [];
   const urlServer = new ConfigSources(env, {}, url);
   const finalServer = new ConfigSources(env, explicit, url);
@@ -247,7 +249,7 @@ function inSeconds(candidate: Candidate): boolean {
 }
 
 /** Every password the inputs hold, to be kept out of problem messages. */
-function passwordInputs(env: Env, explicit: PostgresConfigInput, url: ConnectionUrl | undefined): (string | undefined)[] {
+function passwordInputs(env: ConfigEnvironment, explicit: PostgresConfigInput, url: ConnectionUrl | undefined): (string | undefined)[] {
   return [explicit.password, url?.params.get('password'), env.PGPASSWORD, env.DB_PASSWORD];
 }
 

@@ -45,6 +45,7 @@ export interface DialectCommonOptions {
 
 /** Use an existing pool. The dialect never closes it: its owner does. */
 export interface PoolDialectOptions extends DialectCommonOptions {
+  /** A pool from `createPool`; the dialect's driver borrows from it and never closes it. */
   readonly pool: InstrumentedPool;
 }
 
@@ -58,6 +59,7 @@ export interface OwnedPoolOptions extends DialectCommonOptions {
 
 /** A configuration, loaded already or still to be loaded, for a pool the dialect creates. */
 export interface ConfigDialectOptions extends OwnedPoolOptions {
+  /** A configuration `loadConfig` produced, or settings to load now (over `env`), for the pool the dialect creates. */
   readonly config: PostgresConfig | PostgresConfigInput;
 }
 

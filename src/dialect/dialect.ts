@@ -32,6 +32,7 @@ export interface PostgresPoolDialectParts {
 export class PostgresPoolDialect implements Dialect {
   readonly #parts: PostgresPoolDialectParts;
 
+  /** @internal Use `createDialect`. */
   constructor(parts: PostgresPoolDialectParts) {
     this.#parts = Object.freeze({ ...parts });
   }

@@ -27,9 +27,11 @@ export interface MetricsOptions {
 
 /** One statement, as the query timing plugin reports it. */
 export interface QuerySample {
+  /** What the statement did (`select`, `insert`…, `ddl`, `other`). */
   readonly operation: QueryOperation;
   /** The main table (the target of a write, the first table of a select), if the query tree names one. */
   readonly table: string | undefined;
+  /** How long the statement took, in seconds. */
   readonly durationSeconds: number;
   /** Whether the statement failed. */
   readonly failed: boolean;
@@ -39,17 +41,25 @@ export interface QuerySample {
 
 /** Counters of a statement cache (fed by the statement cache plugin). */
 export interface StatementCacheCounters {
+  /** A statement ran from a prepared statement already on its connection. */
   hit(): void;
+  /** A statement was prepared on its connection (its first use there). */
   miss(): void;
+  /** `count` (default 1) prepared statements were closed to stay within capacity. */
   evicted(count?: number): void;
+  /** A prepared statement was dropped and prepared again (after `26000` or `0A000`). */
   reprepared(): void;
 }
 
 /** Counters of a result cache (fed by the result cache plugin). */
 export interface ResultCacheCounters {
+  /** A query was answered from the cache. */
   hit(): void;
+  /** A cacheable query ran on the server. */
   miss(): void;
+  /** `count` (default 1) entries were dropped for space or age. */
   evicted(count?: number): void;
+  /** `count` (default 1) entries were dropped because a write touched their tables. */
   invalidated(count?: number): void;
 }
 

@@ -30,25 +30,49 @@ export interface AlertEvents {
    * labels->>'alertname', computed by the server (NULL without that label).
    */
   alertname: ColumnType<string | null, never, never>;
+  /**
+   * The alert's annotations as sent with this state (a JSON object of strings).
+   */
   annotations: Generated<Json>;
   /**
    * Alertmanager's endsAt, NULL while firing (Alertmanager sends Go's zero time).
    */
   ends_at: Timestamp | null;
+  /**
+   * Alertmanager's fingerprint of the alert's label set.
+   */
   fingerprint: string;
+  /**
+   * Link to the rule that produced the alert; may be empty.
+   */
   generator_url: Generated<string>;
+  /**
+   * Alertmanager's key of the notification group of that webhook.
+   */
   group_key: string;
+  /**
+   * Row identity, assigned by the server; also the tie-breaker of the history order.
+   */
   id: ColumnType<string, never, never>;
+  /**
+   * The alert's labels (a JSON object of strings).
+   */
   labels: Generated<Json>;
   /**
    * When the webhook that brought this state was received.
    */
   received_at: Generated<Timestamp>;
+  /**
+   * The receiver of the webhook that brought this state.
+   */
   receiver: string;
   /**
    * Alertmanager's startsAt (nanoseconds are lost: timestamptz keeps microseconds).
    */
   starts_at: Timestamp;
+  /**
+   * The state this event records: firing or resolved.
+   */
   status: AlertStatus;
 }
 
@@ -57,11 +81,17 @@ export interface Alerts {
    * labels->>'alertname', computed by the server (NULL without that label).
    */
   alertname: ColumnType<string | null, never, never>;
+  /**
+   * The alert's annotations as of the newest event (a JSON object of strings).
+   */
   annotations: Generated<Json>;
   /**
    * endsAt of the current episode, NULL while it fires.
    */
   ends_at: Timestamp | null;
+  /**
+   * Alertmanager's fingerprint of the alert's label set: one row per fingerprint.
+   */
   fingerprint: string;
   /**
    * Firing episodes recorded (distinct starts_at of firing events).
@@ -71,7 +101,13 @@ export interface Alerts {
    * starts_at of the first episode recorded.
    */
   first_seen_at: Timestamp;
+  /**
+   * Link to the rule that produced the alert, as of the newest event.
+   */
   generator_url: Generated<string>;
+  /**
+   * The alert's labels as of the newest event (a JSON object of strings).
+   */
   labels: Generated<Json>;
   /**
    * received_at of the newest event: when the current state arrived.
@@ -81,11 +117,17 @@ export interface Alerts {
    * received_at of the newest notification carrying the alert (re-sends included).
    */
   last_seen_at: Timestamp;
+  /**
+   * The receiver of the webhook that brought the newest event.
+   */
   receiver: string;
   /**
    * startsAt of the current (newest) episode.
    */
   starts_at: Timestamp;
+  /**
+   * The state of the newest event: firing or resolved.
+   */
   status: AlertStatus;
 }
 

@@ -84,7 +84,7 @@ describe('examples/: every program runs against a fresh database (node --import 
   it('typed-queries.ts migrates, writes and reads typed rows in transactions, cleans up; a second run finds nothing to migrate', async () => {
     const db = await freshDatabase('typed');
     const first = await runOn(db, 'typed-queries.ts');
-    expect(first).to.include('\nmigrate: 2 migration(s) applied, schema version 2\n');
+    expect(first).to.include('\nmigrate: 3 migration(s) applied, schema version 3\n');
     expect(first).to.match(/\ntransaction 1: example-[0-9a-f]{8} firing \(alert_events \+ alerts\)\n/);
     expect(first).to.match(/\ntransaction 2: example-[0-9a-f]{8} resolved\n/);
     expect(first).to.include('\nre-sent firing state: 0 row(s) inserted\n');
@@ -95,7 +95,7 @@ describe('examples/: every program runs against a fresh database (node --import 
     expect(await alertRows(db)).to.equal(0);
 
     const second = await runOn(db, 'typed-queries.ts');
-    expect(second).to.include('\nmigrate: 0 migration(s) applied, schema version 2\n');
+    expect(second).to.include('\nmigrate: 0 migration(s) applied, schema version 3\n');
     expect(second).to.include('\nevents by status: firing=1, resolved=1\n');
     expect(await alertRows(db)).to.equal(0);
   });
@@ -154,7 +154,7 @@ describe('examples/: every program runs against a fresh database (node --import 
     const run = await runExample('typed-queries.ts', cleanEnv({}));
     expect(run.code, `${run.stdout}\n${run.stderr}`).to.equal(0);
     expect(run.stdout).to.match(/^server: embedded PostgreSQL on 127\.0\.0\.1:\d+ \(temporary, deleted at exit\)\n/);
-    expect(run.stdout).to.include('\nmigrate: 2 migration(s) applied, schema version 2\n');
+    expect(run.stdout).to.include('\nmigrate: 3 migration(s) applied, schema version 3\n');
     expect(run.stdout).to.match(/\ndone\n$/);
     expect(run.stdout).to.not.match(/postgres:\/\//);
   });

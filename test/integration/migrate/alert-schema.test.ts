@@ -86,8 +86,8 @@ describe('the alert history schema (migrations/)', () => {
 
   it('applies from an empty database', async () => {
     const result = await migrate(db.url, { dir: MIGRATIONS, env: {} });
-    expect(result.applied.map((m) => m.fileName)).to.deep.equal(['00001_alert_history_tables.sql', '00002_alert_history_indexes.sql']);
-    expect(result.version).to.equal(2);
+    expect(result.applied.map((m) => m.fileName)).to.deep.equal(['00001_alert_history_tables.sql', '00002_alert_history_indexes.sql', '00003_alert_history_column_comments.sql']);
+    expect(result.version).to.equal(3);
     expect(await tablesAndTypes(db)).to.deep.equal({ tables: ['alert_events', 'alerts', 'goose_db_version'], types: ['alert_status'] });
   });
 
@@ -211,12 +211,12 @@ describe('the alert history schema (migrations/)', () => {
 
   it('down to 0 leaves nothing but goose_db_version, and up applies again', async () => {
     const down = await migrate(db.url, { dir: MIGRATIONS, env: {}, direction: 'down', to: 0 });
-    expect(down.applied.map((m) => `${m.direction} ${m.version}`)).to.deep.equal(['down 2', 'down 1']);
+    expect(down.applied.map((m) => `${m.direction} ${m.version}`)).to.deep.equal(['down 3', 'down 2', 'down 1']);
     expect(await tablesAndTypes(db)).to.deep.equal({ tables: ['goose_db_version'], types: [] });
     const up = await migrate(db.url, { dir: MIGRATIONS, env: {} });
-    expect(up.version).to.equal(2);
+    expect(up.version).to.equal(3);
     expect(await tablesAndTypes(db)).to.deep.equal({ tables: ['alert_events', 'alerts', 'goose_db_version'], types: ['alert_status'] });
     const redo = await migrate(db.url, { dir: MIGRATIONS, env: {}, direction: 'redo' });
-    expect(redo.applied.map((m) => `${m.direction} ${m.version}`)).to.deep.equal(['down 2', 'up 2']);
+    expect(redo.applied.map((m) => `${m.direction} ${m.version}`)).to.deep.equal(['down 3', 'up 3']);
   });
 });

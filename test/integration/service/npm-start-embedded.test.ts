@@ -46,7 +46,7 @@ describe('npm start without a configured database: embedded PostgreSQL with its 
     const url = await service.url;
     const first = service.stdout();
     expect(first).to.include(`No database configured (DATABASE_URL, PG* or DB_* variables): starting embedded PostgreSQL with its data in ${dataDir}`);
-    expect(first).to.include('Migrations: applied 2, now at version 2');
+    expect(first).to.include('Migrations: applied 3, now at version 3');
     expect(first).to.match(/Database: postgres:\/\/postgres@127\.0\.0\.1:\d+\/alert_history \(embedded PostgreSQL /);
     expect(first).to.include('To use your own PostgreSQL instead: DATABASE_URL=postgres://user:password@host:5432/dbname npm start');
 
@@ -68,7 +68,7 @@ describe('npm start without a configured database: embedded PostgreSQL with its 
 
     service = startServiceProcess(env());
     const again = await service.url;
-    expect(service.stdout()).to.include('Migrations: up to date (version 2)');
+    expect(service.stdout()).to.include('Migrations: up to date (version 3)');
     const history = await http(`${again}/history`);
     expect(history.status).to.equal(200);
     const items = (JSON.parse(history.body) as { items: { fingerprint: string }[] }).items;
