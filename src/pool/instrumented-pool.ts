@@ -57,9 +57,11 @@ export interface PooledConnection {
   readonly client: pg.PoolClient;
   /**
    * The server's backend process id (for `pg_cancel_backend`, `pg_terminate_backend`,
-   * `pg_stat_activity`), read from the client's `processID`. Always set for a connection handed
-   * out by the pool (it is known once the connection is open); `undefined` only if the server never
-   * sent it. Use this rather than reading `client.processID` yourself.
+   * `pg_stat_activity`), read from the client's `processID`. Set for every connection handed out by
+   * the pool when it talks to PostgreSQL directly; `undefined` when the value is not a positive
+   * integer. Through a pooler such as PgBouncer it is `undefined` (a negative cancel key) or a
+   * number that is not a server process id, so cancellation cannot reach the server there. Use
+   * this rather than reading `client.processID` yourself.
    */
   readonly processId: number | undefined;
   /**

@@ -1,15 +1,19 @@
 /**
- * The README's tour, through the package's entry point: if this breaks, the README lies.
+ * The README's tour and snippets, through the package's entry point: if this breaks, the README lies.
  */
 import { expect } from 'chai';
 import { Kysely, sql, type Generated } from 'kysely';
 import pg from 'pg';
+import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
   PoolClosedError,
   createDatabase,
   createDialect,
   loadConfig,
+  migrate,
+  precompile,
+  type DB as AlertDB,
   type PostgresConfig,
 } from '../../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -92,5 +96,52 @@ describe('public API (README tour)', () => {
     expect(problems).to.include.members(['DB_MAX_CONNS', 'DB_ACQUIRE_TIMEOUT']);
     expect(problems.some((field) => field === 'DATABASE_URL')).to.equal(true);
     expect(String(failure)).to.not.include('s3cret-pw');
+  });
+
+  it('the five-minute tour: migrate, a transaction over the alert tables, typed rows, a precompiled query, multiplexing', async () => {
+    const tourDb = await createTestDatabase('readme tour');
+    try {
+      const migrated = await migrate(tourDb.url, { dir: fileURLToPath(new URL('../../migrations', import.meta.url)), env: {} });
+      expect(migrated.version).to.equal(3);
+      const database = createDatabase<AlertDB>(loadConfig(tourDb.env), { multiplex: true });
+      const { db } = database;
+      const fingerprint = `tour-${Date.now()}`;
+      const labels = { alertname: 'DiskFull', severity: 'page' };
+      const startsAt = new Date();
+      await db.transaction().execute(async (trx) => {
+        const event = await trx
+          .insertInto('alert_events')
+          .values({ fingerprint, status: 'firing', starts_at: startsAt, labels, receiver: 'ops', group_key: 'tour' })
+          .returning('received_at')
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto('alerts')
+          .values({
+            fingerprint,
+            status: 'firing',
+            labels,
+            starts_at: startsAt,
+            receiver: 'ops',
+            first_seen_at: startsAt,
+            last_seen_at: event.received_at,
+            last_received_at: event.received_at,
+            firing_episodes: 1,
+          })
+          .execute();
+      });
+      const firing = await db.selectFrom('alerts').select(['fingerprint', 'alertname', 'starts_at']).where('status', '=', 'firing').orderBy('starts_at', 'desc').limit(10).execute();
+      expect(firing).to.deep.equal([{ fingerprint, alertname: 'DiskFull', starts_at: startsAt }]);
+      const historyOf = precompile<{ fingerprint: string }>()(db, (db, param) =>
+        db.selectFrom('alert_events').select(['status', 'starts_at']).where('fingerprint', '=', param('fingerprint')).orderBy('starts_at'),
+      );
+      expect(await historyOf.execute({ fingerprint })).to.deep.equal([{ status: 'firing', starts_at: startsAt }]);
+      await db.deleteFrom('alert_events').where('fingerprint', '=', fingerprint).execute();
+      await db.deleteFrom('alerts').where('fingerprint', '=', fingerprint).execute();
+      // the single statements went to the shared connections; the transaction's did not
+      expect(database.multiplexStats()).to.include({ multiplexed: 4, exclusive: 0 });
+      await database.close();
+    } finally {
+      await tourDb.drop();
+    }
   });
 });
