@@ -161,6 +161,7 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
         reportRetry: (event, details) => connections.reportRetry(event, details),
         logger,
         queryTimeoutMs: resilience.queryTimeoutMs,
+        cancelGraceMs: resilience.cancelGraceMs,
         slow: this.#slowStatements,
       });
       this.#multiplexed = Object.freeze({ connections: shared, execution });
@@ -197,6 +198,7 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
       multiplexed: this.#multiplexedCount,
       exclusive: this.#exclusiveCount,
       inFlight: Object.freeze(shared?.inFlightBySlot() ?? new Array<number>(this.#options.multiplex.connections).fill(0)),
+      connections: shared?.lent ?? 0,
       waiting: shared?.waiting ?? 0,
       slowTexts: this.#slowStatements.size,
     });
@@ -325,8 +327,9 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
     this.#connections = undefined;
     const multiplexed = this.#multiplexed;
     this.#multiplexed = undefined;
-    // shared connections go back to the pool once their statements are done, before it closes
-    if (multiplexed !== undefined) await multiplexed.connections.close();
+    // Shared connections go back to the pool as their statements finish; closing the pool waits for
+    // them like for any borrowed connection (up to its close timeout, then it terminates them).
+    if (multiplexed !== undefined) void multiplexed.connections.close();
     if (pool !== undefined && this.#options.source.owned) await pool.close();
   }
 

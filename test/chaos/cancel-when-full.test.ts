@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { createDatabase, type Database } from '../../src/database/create-database.js';
+import type { Database } from '../../src/database/create-database.js';
+import { chaosDatabase } from './support/chaos-database.js';
 import { QueryTimeoutError } from '../../src/errors/query-timeout-error.js';
 import { startChaosServer, waitFor, type ChaosServer } from './support/chaos-kit.js';
 import { reportFigures } from './support/figures.js';
@@ -22,7 +23,7 @@ describe('chaos: statements past their deadline on a server with no free connect
     chaos = await startChaosServer({
       postgresFlags: ['-c', `max_connections=${SLOTS}`, '-c', 'superuser_reserved_connections=0', '-c', 'reserved_connections=0'],
     });
-    database = createDatabase(chaos.configInput({ maxConns: SLOTS, acquireTimeout: 10_000 }), {
+    database = chaosDatabase(chaos.configInput({ maxConns: SLOTS, acquireTimeout: 10_000 }), {
       env: {},
       logger,
       queryTimeoutMs: 300,
@@ -38,11 +39,13 @@ describe('chaos: statements past their deadline on a server with no free connect
   it('cancels them with the protocol cancel request when no control connection can be opened, and reuses the connections', async () => {
     const { db, pool } = database;
     // every slot of the server is held by this pool
-    const pids = await Promise.all(
-      Array.from({ length: SLOTS }, async () => (await sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.2)`.execute(db)).rows[0]?.pid),
-    );
+    // every statement on a connection of its own (db.connection()), also with multiplexing on (the
+    // suite's second pass): this scenario is about canceling statements on exclusive connections
+    const pidOfOwnConnection = async (): Promise<number | undefined> =>
+      db.connection().execute(async (connection) => (await sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.2)`.execute(connection)).rows[0]?.pid);
+    const pids = await Promise.all(Array.from({ length: SLOTS }, pidOfOwnConnection));
     expect(new Set(pids).size).to.equal(SLOTS);
-    const outcomes = await Promise.allSettled(Array.from({ length: SLOTS }, () => sql`select pg_sleep(60)`.execute(db)));
+    const outcomes = await Promise.allSettled(Array.from({ length: SLOTS }, () => db.connection().execute((connection) => sql`select pg_sleep(60)`.execute(connection))));
     for (const outcome of outcomes) {
       expect(outcome.status).to.equal('rejected');
       expect((outcome as PromiseRejectedResult).reason).to.be.instanceOf(QueryTimeoutError);
@@ -50,9 +53,7 @@ describe('chaos: statements past their deadline on a server with no free connect
     // the sleeps stopped on the server (a control connection would have been refused with 53300),
     // so the connections come back clean, long before the grace (10 s) would close them
     await waitFor(() => pool.stats().active === 0, { timeoutMs: 8_000, description: 'the canceled connections to come back' });
-    const after = await Promise.all(
-      Array.from({ length: SLOTS }, async () => (await sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.2)`.execute(db)).rows[0]?.pid),
-    );
+    const after = await Promise.all(Array.from({ length: SLOTS }, pidOfOwnConnection));
     expect(new Set(after)).to.deep.equal(new Set(pids));
     const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(60)%' and state = 'active'`.execute(db);
     expect(rows[0]?.n).to.equal(0);

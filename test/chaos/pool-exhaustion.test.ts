@@ -8,7 +8,8 @@
  */
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { createDatabase, type Database } from '../../src/database/create-database.js';
+import type { Database } from '../../src/database/create-database.js';
+import { chaosDatabase, exclusiveActive } from './support/chaos-database.js';
 import { directConfigInput } from './support/chaos-kit.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/embedded/embedded-server.js';
 import { AcquireTimeoutError } from '../../src/errors/acquire-timeout-error.js';
@@ -54,20 +55,24 @@ describe('chaos: pool exhaustion', function () {
 
   it('fails extra callers with AcquireTimeoutError naming the pool size and the waiters, then recovers without deadlock', async () => {
     if (server === undefined) throw new Error('no server');
-    database = createDatabase<Record<string, never>>(
+    database = chaosDatabase<Record<string, never>>(
       directConfigInput(server, { maxConns: MAX_CONNS, acquireTimeout: ACQUIRE_TIMEOUT_MS }),
       { env: {}, poolName: POOL_NAME },
     );
     const { db, pool } = database;
 
     const slowStarted = performance.now();
-    const slow = Array.from({ length: MAX_CONNS }, () => sql<{ slept: string }>`select pg_sleep(${SLOW_SECONDS})::text as slept`.execute(db));
+    // Each on a connection of its own (db.connection()), so that with multiplexing on (the suite's
+    // second pass) they hold exclusive connections too: this scenario is about waiting for one.
+    const slow = Array.from({ length: MAX_CONNS }, () =>
+      db.connection().execute((connection) => sql<{ slept: string }>`select pg_sleep(${SLOW_SECONDS})::text as slept`.execute(connection)),
+    );
     // Both connections are borrowed by the slow statements before anyone else asks.
     await waitFor('both connections borrowed', () => pool.stats().active === MAX_CONNS);
 
     const waitStarted = performance.now();
     const failures = await Promise.all(
-      Array.from({ length: EXTRA_CALLERS }, () => failureOf(() => sql`select 1 as one`.execute(db))),
+      Array.from({ length: EXTRA_CALLERS }, () => failureOf(() => db.connection().execute((connection) => sql`select 1 as one`.execute(connection)))),
     );
     const waited = performance.now() - waitStarted;
     console.log(`      ${EXTRA_CALLERS} extra callers failed after ${Math.round(waited)} ms (acquire timeout ${ACQUIRE_TIMEOUT_MS} ms)`);
@@ -109,7 +114,8 @@ describe('chaos: pool exhaustion', function () {
       expect(outcome.status === 'fulfilled' ? outcome.value.rows : undefined).to.deep.equal([{ n: i }]);
     });
     const stats = pool.stats();
-    expect(stats).to.include({ active: 0, waiting: 0, acquireTimeoutCount: EXTRA_CALLERS, acquireErrorCount: 0 });
+    expect(exclusiveActive(database)).to.equal(0);
+    expect(stats).to.include({ waiting: 0, acquireTimeoutCount: EXTRA_CALLERS, acquireErrorCount: 0 });
     expect(stats.total).to.be.at.most(MAX_CONNS);
     expect(stats.destroyedCount.error).to.equal(0);
   });

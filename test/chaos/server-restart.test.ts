@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { sql } from 'kysely';
-import { createDatabase, type Database } from '../../src/database/create-database.js';
+import type { Database } from '../../src/database/create-database.js';
+import { chaosDatabase, exclusiveActive } from './support/chaos-database.js';
 import { CircuitOpenError } from '../../src/errors/circuit-open-error.js';
 import type { CircuitStateChange } from '../../src/resilience/circuit-breaker.js';
 import { classifyError } from '../../src/resilience/classify-error.js';
@@ -19,7 +20,7 @@ describe('chaos: the server stops and starts again', () => {
   before(async () => {
     process.on('unhandledRejection', onUnhandled);
     chaos = await startChaosServer();
-    database = createDatabase(chaos.configInput({ maxConns: 4, connectTimeout: 2000, acquireTimeout: 5000 }), {
+    database = chaosDatabase(chaos.configInput({ maxConns: 4, connectTimeout: 2000, acquireTimeout: 5000 }), {
       env: {},
       breaker: { threshold: 5, halfOpenAfterMs: HALF_OPEN_AFTER_MS },
       retry: { maxAttempts: 2, initialDelayMs: 5, maxDelayMs: 50 },
@@ -81,7 +82,7 @@ describe('chaos: the server stops and starts again', () => {
     const healthy = await Promise.all(Array.from({ length: 20 }, () => sql<{ one: number }>`select 1 as one`.execute(db)));
     expect(healthy.every((r) => r.rows[0]?.one === 1)).to.equal(true);
     expect(breaker?.state).to.equal('closed');
-    expect(pool.stats().active).to.equal(0);
+    expect(exclusiveActive(database)).to.equal(0);
     expect(unhandled).to.deep.equal([]);
     expect(changes.map((c) => c.to)).to.include.members(['open', 'half-open', 'closed']);
 

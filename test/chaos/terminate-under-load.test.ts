@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import { createDatabase, type Database } from '../../src/database/create-database.js';
+import type { Database } from '../../src/database/create-database.js';
+import { chaosDatabase, exclusiveActive } from './support/chaos-database.js';
 import { classifyError } from '../../src/resilience/classify-error.js';
 import type { RetryEvent } from '../../src/resilience/retry-policy.js';
 import { startChaosServer, sleep, type ChaosServer } from './support/chaos-kit.js';
@@ -27,7 +28,7 @@ describe('chaos: backends terminated every 200 ms under 16 concurrent reads and 
     chaos = await startChaosServer();
     // no unique constraint: a write sent twice would show up as two rows
     await chaos.admin((client) => client.query('create table ledger (id uuid not null, worker int not null)'));
-    database = createDatabase<Schema>(chaos.configInput({ maxConns: 8, applicationName: APPLICATION_NAME, acquireTimeout: 10_000 }), {
+    database = chaosDatabase<Schema>(chaos.configInput({ maxConns: 8, applicationName: APPLICATION_NAME, acquireTimeout: 10_000 }), {
       env: {},
       retry: { maxAttempts: 5, initialDelayMs: 5, maxDelayMs: 100 },
       observer: { onRetry: (event) => void retries.push(event) },
@@ -121,6 +122,6 @@ describe('chaos: backends terminated every 200 ms under 16 concurrent reads and 
     expect(unhandled).to.deep.equal([]);
     // the pool serves normally afterwards
     for (let i = 0; i < 20; i += 1) await db.selectFrom('ledger').select('id').limit(1).execute();
-    expect(database.pool.stats().active).to.equal(0);
+    expect(exclusiveActive(database)).to.equal(0);
   });
 });

@@ -6,6 +6,8 @@ export interface MultiplexStats {
   readonly exclusive: number;
   /** Statements in flight on the shared connection of each slot, now (0 for a slot with no connection open). */
   readonly inFlight: readonly number[];
+  /** Shared connections borrowed from the pool now (they count as `active` in the pool's stats). */
+  readonly connections: number;
   /** Statements waiting for a shared connection to drain below `maxInFlight`, now. */
   readonly waiting: number;
   /** SQL texts currently learned slow (over `slowStatementMs` on a shared connection), which run on exclusive connections. */

@@ -16,6 +16,8 @@ import { withCallerFrames } from '../stack-trace.js';
 import { StatementDeadline } from '../statement-deadline.js';
 import { logStatementFailure } from '../statement-failure-log.js';
 import type { SharedConnection } from './shared-connection.js';
+import { cancelTargetOf, sendCancelRequest } from '../cancel-request.js';
+import { ConnectionDiscardedError } from '../connection-discarded-error.js';
 import type { SharedConnectionSet } from './shared-connection-set.js';
 import type { SlowStatements } from './slow-statements.js';
 
@@ -28,6 +30,8 @@ export interface MultiplexedExecutionDependencies {
   readonly logger: Logger;
   /** Client deadline of every statement in milliseconds; 0 for none. */
   readonly queryTimeoutMs: number;
+  /** How long a statement abandoned at its deadline may still run before its shared connection is closed. */
+  readonly cancelGraceMs: number;
   /** Where texts found slow on a shared connection are remembered. */
   readonly slow: SlowStatements;
 }
@@ -140,7 +144,7 @@ export class MultiplexedExecution {
     void work.then(settled, settled);
     try {
       if (deadline === undefined) return await work;
-      return await deadline.race(work, () => connections.retire(connection));
+      return await deadline.race(work, () => this.#abandon(connection, work));
     } catch (error) {
       if (!deadline?.fired && (isFatalConnectionError(error) || connection.pooled.broken)) {
         connections.kill(connection, error);
@@ -154,6 +158,35 @@ export class MultiplexedExecution {
       });
       throw withCallerFrames(error, new Error());
     }
+  }
+
+  /**
+   * The caller left at its deadline: the connection takes no new statements. If the statement is
+   * still unanswered `cancelGraceMs` later, the connection is closed (with a protocol cancel request
+   * for its backend, which by then can only be running that statement or one queued behind it, all
+   * of them stuck as long): a swallowed connection must not hold its statements forever.
+   */
+  #abandon(connection: SharedConnection, work: Promise<InterceptedResult>): void {
+    const connections = this.#deps.connections;
+    connections.retire(connection);
+    let done = false;
+    const grace = setTimeout(() => {
+      if (done || connection.state === 'gone') return;
+      this.#deps.logger.warn('a statement abandoned at its deadline did not finish within cancelGraceMs; closing its shared connection', {
+        connectionId: connection.pooled.id,
+        slot: connection.slot,
+        inFlight: connection.inFlight,
+        cancelGraceMs: this.#deps.cancelGraceMs,
+      });
+      const target = cancelTargetOf(connection.pooled.client, connection.pooled.processId);
+      if (target !== undefined) void sendCancelRequest(target, this.#deps.cancelGraceMs);
+      connections.kill(connection, new ConnectionDiscardedError('cancel-timeout'));
+    }, this.#deps.cancelGraceMs);
+    const stop = (): void => {
+      done = true;
+      clearTimeout(grace);
+    };
+    work.then(stop, stop);
   }
 
   #run(connection: SharedConnection, compiledQuery: CompiledQuery): Promise<InterceptedResult> {

@@ -62,6 +62,13 @@ export class SharedConnectionSet {
     return this.#slots.map((connection) => connection?.inFlight ?? 0);
   }
 
+  /** Shared connections borrowed from the pool now: serving ones and those still draining before they go back. */
+  get lent(): number {
+    let count = this.#leaving.size;
+    for (const connection of this.#slots) if (connection !== undefined && connection.state !== 'gone' && !this.#leaving.has(connection)) count += 1;
+    return count;
+  }
+
   /** Statements waiting for a shared connection to drain below `maxInFlight`. */
   get waiting(): number {
     return this.#waiters.length;

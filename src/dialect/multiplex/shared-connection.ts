@@ -7,10 +7,11 @@ interface PipelineSwitch {
   pipeline: boolean;
 }
 
-/** What of the client's socket is used to batch writes. */
+/** What of the client's socket is used: batching writes, and destroying it when the connection is killed. */
 interface CorkableStream {
   cork(): void;
   uncork(): void;
+  destroy?(): void;
 }
 
 function streamOf(pooled: PooledConnection): CorkableStream | undefined {
@@ -133,6 +134,13 @@ export class SharedConnection {
    */
   kill(error: unknown): void {
     if (this.#state === 'gone') return;
+    // node-postgres ends a pipelined client only once its queries drain, which a dead or swallowed
+    // connection never does: the socket goes now, failing every statement still in flight
+    try {
+      this.#stream?.destroy?.();
+    } catch {
+      // already gone
+    }
     this.#handBack(error ?? new Error('shared connection discarded'));
   }
 
