@@ -127,6 +127,8 @@ export function ourAllOnMultiplexedDatabase(url: string, max: number): AllOnData
       statementCacheMisses: await counterValue(metrics, 'db_client_statement_cache_misses_total'),
       auditRecords,
       multiplexed: database.multiplexStats()?.multiplexed ?? 0,
+      exclusive: database.multiplexStats()?.exclusive ?? 0,
+      slowTexts: database.multiplexStats()?.slowTexts ?? 0,
     }),
   };
 }

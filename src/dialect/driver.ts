@@ -217,9 +217,9 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
     }
     const multiplexed = this.#multiplexed;
     if (multiplexed !== undefined && this.#pool !== undefined) {
-      // the pool is full: idle shared connections go back to it rather than make this caller wait
+      // the pool is full: shared connections go back to it rather than make this caller wait
       const { active, max } = this.#pool.stats();
-      if (active >= max) multiplexed.connections.releaseIdle();
+      if (active >= max) multiplexed.connections.yieldToExclusive();
     }
     const pooled = await connections.acquire(options?.signal);
     if (this.#destroyed) {

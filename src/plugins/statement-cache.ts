@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import type { InterceptedResult, QueryInterceptor, QueryNext } from '../dialect/interceptor.js';
 import type { ConnectionSession, QueryContext } from '../dialect/query-context.js';
 import type { QueryOperation } from '../dialect/query-operation.js';
@@ -141,47 +141,57 @@ function pgRecordsOf(client: pg.PoolClient): PgStatementRecords | string {
 }
 
 /**
+ * node-postgres's `Query`, made to send `Close` for each name then `Sync` instead of a statement.
+ * A subclass of `Query` (not a plain object with `submit`): node-postgres refuses other query
+ * objects on a pipelined client (multiplexing), and a `Query` is queued and written like any
+ * statement. The server answers `CloseComplete` (which node-postgres ignores) and `ReadyForQuery`.
+ */
+class CloseStatementsQuery extends pg.Query {
+  readonly #records: PgStatementRecords;
+  readonly #names: readonly string[];
+  readonly #done: (error: Error | undefined) => void;
+
+  constructor(records: PgStatementRecords, statementNames: readonly string[], done: (error: Error | undefined) => void) {
+    super('');
+    this.#records = records;
+    this.#names = statementNames;
+    this.#done = done;
+    this.submit = (connection: pg.Connection): void => {
+      for (const name of this.#names) {
+        delete this.#records.parsed[name];
+        delete this.#records.submitted[name];
+        connection.close({ type: 'S', name }, true);
+      }
+      connection.sync();
+    };
+    // node-postgres calls `callback` (it may wrap it, e.g. for its query_timeout) on the outcome
+    (this as unknown as { callback: (error: unknown) => void }).callback = (error: unknown) => {
+      if (error === null || error === undefined) this.#done(undefined);
+      else this.#done(error instanceof Error ? error : new Error(String(error)));
+    };
+  }
+
+}
+
+/**
  * Closes prepared statements on the server with the extended protocol's `Close` message (one
  * `Close` per name, then `Sync`: one round trip), queued on `client` like any query. This is
  * `DEALLOCATE` without its traps: closing a statement that does not exist is no error, so it
  * cannot abort the caller's transaction, and it works inside a failed transaction, where
  * `DEALLOCATE` fails with `25P02`. node-postgres's records of the names are deleted when the
- * `Close` is written, i.e. after every query queued before it has run: those still find their
- * statement, and every later one sends `Parse` again.
+ * `Close` is written, i.e. after every query queued before it has run (or, on a pipelined client,
+ * was written): those still find their statement, and every later one sends `Parse` again.
  */
 function closeStatements(client: pg.PoolClient, records: PgStatementRecords, statementNames: readonly string[]): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let settled = false;
-    const command = {
-      // node-postgres may wrap `callback` (its query_timeout), so the handlers go through it
-      callback: (error: unknown): void => {
-        if (settled) return;
-        settled = true;
-        if (error === null || error === undefined) resolve();
-        else reject(error instanceof Error ? error : new Error(String(error)));
-      },
-      submit(connection: pg.Connection): void {
-        for (const name of statementNames) {
-          delete records.parsed[name];
-          delete records.submitted[name];
-          connection.close({ type: 'S', name }, true);
-        }
-        connection.sync();
-      },
-      handleError(error: unknown): void {
-        command.callback(error);
-      },
-      handleReadyForQuery(): void {
-        command.callback(null);
-      },
-      // the server answers Close with CloseComplete only (which node-postgres ignores); for safety:
-      handleRowDescription: (): void => undefined,
-      handleDataRow: (): void => undefined,
-      handleCommandComplete: (): void => undefined,
-      handleEmptyQuery: (): void => undefined,
-      handlePortalSuspended: (): void => undefined,
-    };
-    client.query(command);
+    const query = new CloseStatementsQuery(records, statementNames, (error) => {
+      if (settled) return;
+      settled = true;
+      if (error === undefined) resolve();
+      else reject(error);
+    });
+    client.query(query);
   });
 }
 

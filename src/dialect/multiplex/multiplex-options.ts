@@ -27,7 +27,7 @@ export interface MultiplexOptions {
    * wait behind others) holds up everything pipelined behind it: its SQL text is then run on
    * exclusive connections (until an exclusive run of it is fast again), and a shared connection
    * whose head statement has run this long takes no new statements while another can. Positive,
-   * in milliseconds. Default 20.
+   * in milliseconds. Default 100.
    */
   readonly slowStatementMs?: number;
 }
@@ -47,7 +47,7 @@ export const DEFAULT_MULTIPLEX_CONNECTIONS = 4;
 /** Default {@link MultiplexOptions.rotateAfterMs}. */
 export const DEFAULT_MULTIPLEX_ROTATE_AFTER_MS = 30_000;
 /** Default {@link MultiplexOptions.slowStatementMs}. */
-export const DEFAULT_MULTIPLEX_SLOW_STATEMENT_MS = 20;
+export const DEFAULT_MULTIPLEX_SLOW_STATEMENT_MS = 100;
 
 function positiveInteger(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {

@@ -59,11 +59,19 @@ function isLost(error: unknown): boolean {
   return typeof error === 'object' && error !== null && connectionLost.has(error);
 }
 
+/** The shared connection of each statement in the chain, for {@link sendShared}. */
+const connectionOf = new WeakMap<QueryContextImpl, SharedConnection>();
+/** When each statement that reached the server was written (`performance.now()`); statements an interceptor answered or refused have none. */
+const sentAt = new WeakMap<QueryContextImpl, number>();
+
 /** The statement at the centre of the chain, sent on the shared connection the context names. */
 async function sendShared(ctx: QueryContextImpl): Promise<InterceptedResult> {
   try {
     if (ctx.parameters.length > MAX_BIND_PARAMETERS) throw new TooManyParametersError(ctx.parameters.length);
     const client = ctx.session.client;
+    const now = performance.now();
+    sentAt.set(ctx, now);
+    connectionOf.get(ctx)?.sent(now);
     const raw =
       ctx.statementName === undefined
         ? await client.query(ctx.sql, ctx.parameters as unknown[])
@@ -123,15 +131,26 @@ export class MultiplexedExecution {
 
   async #attempt(compiledQuery: CompiledQuery, deadline: StatementDeadline | undefined, attempt: number): Promise<InterceptedResult> {
     const connections = this.#deps.connections;
-    const taken = connections.take();
+    // waiting for a connection with room counts against the deadline too
+    const taken = connections.take(deadline?.signal);
     const connection = taken instanceof Promise ? await taken : taken;
+    if (deadline?.fired === true) {
+      // handed a connection as the deadline fired: nothing was sent
+      connections.finish(connection);
+      throw deadline.signal.reason as Error;
+    }
     const started = performance.now();
     connection.batchWrites();
-    const work = this.#run(connection, compiledQuery);
+    const ctx = new QueryContextImpl({ compiledQuery, mode: 'execute', session: connection.session, inTransaction: false, signal: undefined });
+    connectionOf.set(ctx, connection);
+    const chain = this.#deps.chain;
+    const work = chain === undefined ? sendShared(ctx) : chain.execute(ctx, sendShared);
     // the connection's count drops when the statement really settles, not when its caller leaves
     const settled = (): void => {
-      const serviceMs = connection.answered(started, performance.now());
-      if (this.#deps.slow.noteShared(compiledQuery.sql, serviceMs)) {
+      const sent = sentAt.get(ctx);
+      // only a statement that reached the server tells how long it kept the connection
+      const serviceMs = sent === undefined ? 0 : connection.answered(sent, performance.now());
+      if (sent !== undefined && this.#deps.slow.noteShared(compiledQuery.sql, serviceMs)) {
         this.#deps.logger.debug('statement found slow on a shared connection: its text runs on exclusive connections from now on', {
           connectionId: connection.pooled.id,
           serviceMs: Math.round(serviceMs * 1000) / 1000,
@@ -189,10 +208,4 @@ export class MultiplexedExecution {
     work.then(stop, stop);
   }
 
-  #run(connection: SharedConnection, compiledQuery: CompiledQuery): Promise<InterceptedResult> {
-    const chain = this.#deps.chain;
-    const ctx = new QueryContextImpl({ compiledQuery, mode: 'execute', session: connection.session, inTransaction: false, signal: undefined });
-    if (chain === undefined) return sendShared(ctx);
-    return chain.execute(ctx, sendShared);
-  }
 }

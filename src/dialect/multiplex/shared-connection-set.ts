@@ -77,12 +77,15 @@ export class SharedConnectionSet {
   /**
    * A connection for one statement, its in-flight count already raised: at once when one has room,
    * else once one is opened or drains. The caller must call {@link finish} when the statement settles.
+   * A statement still waiting when `signal` aborts (its deadline) stops waiting: the promise rejects
+   * with the signal's reason.
    *
    * @throws what the pool throws when no connection is open and none can be opened
    *   (`AcquireTimeoutError`, `CircuitOpenError`…), `PoolClosedError` after {@link close}
    */
-  take(): SharedConnection | Promise<SharedConnection> {
+  take(signal?: AbortSignal): SharedConnection | Promise<SharedConnection> {
     if (this.#closed) return Promise.reject(new PoolClosedError(this.#deps.poolName));
+    if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     const { maxInFlight, slowStatementMs } = this.#deps.options;
     const now = performance.now();
     let best: SharedConnection | undefined;
@@ -114,7 +117,27 @@ export class SharedConnectionSet {
       return best;
     }
     return new Promise<SharedConnection>((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
+      if (signal === undefined) {
+        this.#waiters.push({ resolve, reject });
+        return;
+      }
+      const waiter: Waiter = {
+        resolve: (connection) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(connection);
+        },
+        reject: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      const onAbort = (): void => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(signal.reason as Error);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
     });
   }
 
@@ -125,7 +148,16 @@ export class SharedConnectionSet {
    */
   finish(connection: SharedConnection): void {
     connection.finish();
-    if (!connection.serving) return;
+    if (!connection.serving) {
+      // broken under a statement that still succeeded: out of its slot, and replaced for whoever waits
+      if (connection.state !== 'gone') this.#vacate(connection);
+      return;
+    }
+    // exclusive work waits for the pool: this one drains and goes back, unless it is one of those kept
+    if (this.#deps.poolWaiting() > 0 && this.#serving() > this.#deps.keepUnderPressure) {
+      this.#vacate(connection);
+      return;
+    }
     if (this.#waiters.length > 0) {
       if (connection.inFlight < this.#deps.options.maxInFlight) {
         const waiter = this.#waiters.shift();
@@ -134,8 +166,6 @@ export class SharedConnectionSet {
           waiter.resolve(connection);
         }
       }
-    } else if (connection.inFlight === 0 && this.#deps.poolWaiting() > 0 && this.#serving() > this.#deps.keepUnderPressure) {
-      this.#vacate(connection);
     }
   }
 
@@ -169,18 +199,21 @@ export class SharedConnectionSet {
   }
 
   /**
-   * Hands the shared connections with nothing in flight back to the pool, but for
-   * `keepUnderPressure` of them (exclusive work is about to wait for a full pool: idle shared
-   * connections must not make it wait). They are opened again when statements need them.
+   * Exclusive work is about to wait for a full pool: every shared connection but
+   * `keepUnderPressure` of them takes no new statements and goes back to the pool (at once when
+   * idle, else once drained), so that shared work, however steady, never starves exclusive work.
+   * They are opened again when statements need them and the pool has room.
    */
-  releaseIdle(): void {
+  yieldToExclusive(): void {
     let serving = this.#serving();
-    for (const connection of this.#slots) {
+    // the idle ones first (they go back at once), then the least loaded (they drain first)
+    const candidates = this.#slots
+      .filter((connection): connection is SharedConnection => connection?.serving === true)
+      .sort((a, b) => a.inFlight - b.inFlight);
+    for (const connection of candidates) {
       if (serving <= this.#deps.keepUnderPressure) return;
-      if (connection?.serving === true && connection.inFlight === 0) {
-        this.#vacate(connection);
-        serving -= 1;
-      }
+      this.#vacate(connection);
+      serving -= 1;
     }
   }
 
@@ -197,17 +230,19 @@ export class SharedConnectionSet {
 
   /** Moves a connection out of its slot: it leaves once drained. */
   #vacate(connection: SharedConnection): void {
-    if (this.#slots[connection.slot] === connection) this.#slots[connection.slot] = undefined;
+    const slot = connection.slot;
+    if (this.#slots[slot] === connection) this.#slots[slot] = undefined;
     const timer = this.#timers.get(connection);
     if (timer !== undefined) {
       clearTimeout(timer);
       this.#timers.delete(connection);
     }
-    if (connection.state === 'gone') return;
-    this.#leaving.add(connection);
-    connection.leave();
-    // someone waits and a slot is free now: open its replacement
-    if (this.#waiters.length > 0 && !this.#closed && !this.#opening[connection.slot]) this.#open(connection.slot);
+    if (connection.state !== 'gone') {
+      this.#leaving.add(connection);
+      connection.leave();
+    }
+    // someone waits and the slot is free now: open its replacement
+    if (this.#waiters.length > 0 && !this.#closed && this.#slots[slot] === undefined && !this.#opening[slot]) this.#open(slot);
   }
 
   #open(slot: number): void {

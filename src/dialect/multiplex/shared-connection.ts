@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { PooledConnection } from '../../pool/instrumented-pool.js';
 import type { ConnectionSession } from '../query-context.js';
 
@@ -42,9 +41,11 @@ export class SharedConnection {
   readonly #onGone: (connection: SharedConnection) => void;
   readonly #stream: CorkableStream | undefined;
   #corked = false;
+  /** Statements written to the server and not answered yet (in flight, less those still in interceptors). */
+  #onWire = 0;
   /**
    * `performance.now()` of the connection's last progress: a statement answered, or the first one
-   * sent to an idle connection. Statements are answered in the order they were sent.
+   * written when none was on the wire. Statements are answered in the order they were written.
    */
   #progressAt = 0;
 
@@ -63,7 +64,13 @@ export class SharedConnection {
    * would wait for it.
    */
   stalled(now: number, slowMs: number): boolean {
-    return this.#inFlight > 0 && now - this.#progressAt > slowMs;
+    return this.#onWire > 0 && now - this.#progressAt > slowMs;
+  }
+
+  /** A statement is being written to the server now. */
+  sent(now: number): void {
+    if (this.#onWire === 0) this.#progressAt = now;
+    this.#onWire += 1;
   }
 
   /**
@@ -92,6 +99,7 @@ export class SharedConnection {
   answered(sentAt: number, now: number): number {
     const serviceMs = now - Math.max(sentAt, this.#progressAt);
     this.#progressAt = now;
+    this.#onWire = Math.max(0, this.#onWire - 1);
     return serviceMs;
   }
 
@@ -111,7 +119,6 @@ export class SharedConnection {
 
   /** A statement is about to be sent. */
   start(): void {
-    if (this.#inFlight === 0) this.#progressAt = performance.now();
     this.#inFlight += 1;
   }
 

@@ -13,10 +13,11 @@ const SHAREABLE_OPERATIONS: ReadonlySet<QueryOperation> = new Set<QueryOperation
  * a shared connection they would see, or leave behind, a neighbour's state: session advisory locks
  * (the `_xact_` ones end with their statement and may share), `set_config`, the sequence values of
  * the session (`currval`, `lastval`), large-object descriptors, exported snapshots, temporary
- * tables (`into temp`, the `pg_temp` schema), and `listen` state.
+ * tables (`into temp`, the `pg_temp` schema), and `listen` state. Any mention of one of these
+ * names counts, called or not, quoted or not (`"set_config"(…)`, `set_config/* … *\/(…)`).
  */
 const SESSION_STATE =
-  /\b(?:pg_(?:try_)?advisory_(?:un)?lock(?:_shared)?|pg_advisory_unlock_all|set_config|currval|lastval|lo_open|lo_close|lo_creat|lo_create|pg_export_snapshot|pg_listening_channels|dblink_connect(?:_u)?)\s*\(|\binto\s+(?:temp|temporary)\b|\bpg_temp\b/i;
+  /\b(?:pg_(?:try_)?advisory_(?:un)?lock(?:_shared)?|pg_advisory_unlock_all|set_config|currval|lastval|lo_open|lo_close|lo_creat|lo_create|pg_export_snapshot|pg_listening_channels|dblink_connect(?:_u)?)\b|\binto\s+(?:temp|temporary)\b|\bpg_temp\b/i;
 
 /** Route of a text, by text (the same text always gets the same answer); bounded, oldest out. */
 const routes = new Map<string, StatementRoute>();

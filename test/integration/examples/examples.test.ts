@@ -4,38 +4,15 @@
  * they cannot rot: exit status 0, the lines that show what happened, no credentials in the output,
  * and the database left as they found it. (`npm run typecheck` type-checks them.)
  */
-import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
+import { cleanEnv, runTsx, type ProcessRun } from '../../support/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** What the process did. */
-interface ProcessRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** This process's environment without any connection setting, plus `extra`. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const kept = Object.entries(process.env).filter(([name]) => !/^(PG|DB_|GOOSE_|DATABASE_URL$|TEST_DATABASE_URL$|LOG_)/.test(name));
-  // NODE_V8_COVERAGE: '' keeps c8 out of the child (Node passes the variable on unless it is set):
-  // the child's coverage of the same sources, loaded through its own tsx, merges into wrong line counts
-  return { ...Object.fromEntries(kept), NODE_V8_COVERAGE: '', ...extra };
-}
 
 /** Runs `examples/<file>` from the repository root. */
 function runExample(file: string, env: NodeJS.ProcessEnv): Promise<ProcessRun> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', join('examples', file)], { cwd: ROOT, env, timeout: 100_000 }, (error, stdout, stderr) => {
-      if (error !== null && typeof error.code !== 'number') reject(new Error(`${file} did not exit normally: ${error.message}\n${stdout}\n${stderr}`));
-      else resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
-    });
-  });
+  return runTsx(join('examples', file), [], env, 100_000);
 }
 
 /** Runs the example against `db` and checks what every example must do. */

@@ -1,35 +1,12 @@
-import { execFile } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { cleanEnv, runTsx, type ProcessRun } from '../../support/child-process.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { migration, tempDir, type TempDir } from './cli-support.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** What the process did. */
-interface ProcessRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** This process's environment without any connection or goose setting, plus `extra`. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const kept = Object.entries(process.env).filter(([name]) => !/^(PG|DB_|GOOSE_|DATABASE_URL$|TEST_DATABASE_URL$)/.test(name));
-  // NODE_V8_COVERAGE: '' keeps c8 out of the child (Node passes the variable on unless it is set):
-  // the child's coverage of the same sources, loaded through its own tsx, merges into wrong line counts
-  return { ...Object.fromEntries(kept), NODE_V8_COVERAGE: '', ...extra };
-}
-
 /** Runs the real entry point, `node --import tsx src/cli/main.ts <args…>`, from the repository root. */
 function runMain(args: readonly string[], env: NodeJS.ProcessEnv): Promise<ProcessRun> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', join('src', 'cli', 'main.ts'), ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      if (error !== null && typeof error.code !== 'number') reject(error);
-      else resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr });
-    });
-  });
+  return runTsx(join('src', 'cli', 'main.ts'), args, env);
 }
 
 describe('alert-history-db: the executable (src/cli/main.ts in a child process)', () => {

@@ -1,19 +1,12 @@
 /** `npm start` as a child process: `node --import tsx src/service/main.ts`, from the repository root. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+import { join } from 'node:path';
+import { cleanEnv as cleanChildEnv, REPOSITORY_ROOT as ROOT } from '../../support/child-process.js';
 
 /** This process's environment without any database or service setting, plus `extra`. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const kept = Object.entries(process.env).filter(
-    ([name]) => !/^(PG|DB_|GOOSE_|DATABASE_URL$|TEST_DATABASE_URL$|HOST$|PORT$|DATA_DIR$|MIGRATE_ON_START$|BODY_LIMIT_BYTES$|LOG_)/.test(name),
-  );
-  // NODE_V8_COVERAGE: '' keeps c8 out of the child (Node passes the variable on unless it is set):
-  // the child's coverage of the same sources, loaded through its own tsx, merges into wrong line counts
-  return { ...Object.fromEntries(kept), NODE_V8_COVERAGE: '', ...extra };
+  return cleanChildEnv(extra, /^(HOST|PORT|DATA_DIR|MIGRATE_ON_START|BODY_LIMIT_BYTES)$/);
 }
 
 /** How the process ended. */
