@@ -106,7 +106,8 @@ export function ourAllOnMultiplexedDatabase(url: string, max: number): AllOnData
     env: {},
     poolName: 'bench',
     health: false,
-    multiplex: true,
+    // BENCH_MULTIPLEX_CONNECTIONS: the shared connections to try (default: the library's default)
+    multiplex: process.env.BENCH_MULTIPLEX_CONNECTIONS ? { connections: Number(process.env.BENCH_MULTIPLEX_CONNECTIONS) } : true,
     interceptors: [
       auditLog({
         sink: {

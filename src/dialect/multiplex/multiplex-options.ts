@@ -7,7 +7,10 @@ export interface MultiplexOptions {
   /**
    * Shared connections, opened from the pool as they are needed (they count against `maxConns`,
    * so keep some for transactions, streams and `db.connection()`). A positive integer, at most
-   * `maxConns`. Default: 4, or `maxConns - 1` (at least 1) when the pool is smaller.
+   * `maxConns`. Default: 2, or 1 on a pool of 2 or fewer connections. Each shared connection is
+   * one server backend running its statements one after another: more of them use more server
+   * cores, fewer put more statements into each socket write (2 was fastest on the benchmark's
+   * 2-core machine; raise it towards the cores the server can give this instance).
    */
   readonly connections?: number;
   /**
@@ -42,8 +45,8 @@ export interface ResolvedMultiplexOptions {
 
 /** Default {@link MultiplexOptions.maxInFlight}. */
 export const DEFAULT_MULTIPLEX_MAX_IN_FLIGHT = 16;
-/** Default {@link MultiplexOptions.connections} (fewer on a pool of 4 or fewer connections). */
-export const DEFAULT_MULTIPLEX_CONNECTIONS = 4;
+/** Default {@link MultiplexOptions.connections} (1 on a pool of 2 or fewer connections). */
+export const DEFAULT_MULTIPLEX_CONNECTIONS = 2;
 /** Default {@link MultiplexOptions.rotateAfterMs}. */
 export const DEFAULT_MULTIPLEX_ROTATE_AFTER_MS = 30_000;
 /** Default {@link MultiplexOptions.slowStatementMs}. */

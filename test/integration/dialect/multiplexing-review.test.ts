@@ -215,9 +215,12 @@ describe('dialect: multiplexed execution, review findings (PostgreSQL)', () => {
   });
 
   describe('pool pressure', () => {
-    it('lets exclusive work have a connection while the shared ones are kept busy (default connections, one exclusive connection held)', async () => {
-      // maxConns 4: 3 shared connections by default, 1 left for exclusive work, which is held below
-      const database = createDatabase<Db>(configOf(testDb, { maxConns: 4, acquireTimeout: 3000 }), { health: false, multiplex: { slowStatementMs: 60_000 } });
+    it('lets exclusive work have a connection while the shared ones are kept busy (three shared connections, one exclusive connection held)', async () => {
+      // maxConns 4: 3 shared connections, 1 left for exclusive work, which is held below
+      const database = createDatabase<Db>(configOf(testDb, { maxConns: 4, acquireTimeout: 3000 }), {
+        health: false,
+        multiplex: { connections: 3, slowStatementMs: 60_000 },
+      });
       let stop = false;
       let releaseHeld: () => void = () => undefined;
       const held = new Promise<void>((resolve) => {

@@ -83,6 +83,7 @@ describe('multiplexing: options', () => {
       slowStatementMs: DEFAULT_MULTIPLEX_SLOW_STATEMENT_MS,
     });
     expect(resolveMultiplexOptions({}, 3, 60_000).connections).to.equal(2);
+    expect(resolveMultiplexOptions({}, 2, 60_000).connections).to.equal(1);
     expect(resolveMultiplexOptions({}, 1, 60_000).connections).to.equal(1);
     expect(resolveMultiplexOptions({}, 10, 20_000).rotateAfterMs).to.equal(10_000);
     expect(resolveMultiplexOptions({}, 10, 0).rotateAfterMs).to.equal(DEFAULT_MULTIPLEX_ROTATE_AFTER_MS);
