@@ -59,19 +59,28 @@ function isLost(error: unknown): boolean {
   return typeof error === 'object' && error !== null && connectionLost.has(error);
 }
 
-/** The shared connection of each statement in the chain, for {@link sendShared}. */
-const connectionOf = new WeakMap<QueryContextImpl, SharedConnection>();
-/** When each statement that reached the server was written (`performance.now()`); statements an interceptor answered or refused have none. */
-const sentAt = new WeakMap<QueryContextImpl, number>();
+/** The context of a statement on a shared connection: which one, and when it was written. */
+class SharedStatementContext extends QueryContextImpl {
+  readonly connection: SharedConnection;
+  /** `performance.now()` when the statement was written; `undefined` while (or if never, e.g. an interceptor answered it) not. */
+  sentAt: number | undefined = undefined;
 
-/** The statement at the centre of the chain, sent on the shared connection the context names. */
+  constructor(compiledQuery: CompiledQuery, connection: SharedConnection) {
+    super({ compiledQuery, mode: 'execute', session: connection.session, inTransaction: false, signal: undefined });
+    this.connection = connection;
+  }
+}
+
+/** The statement at the centre of the chain, sent on the shared connection of its context. */
 async function sendShared(ctx: QueryContextImpl): Promise<InterceptedResult> {
   try {
     if (ctx.parameters.length > MAX_BIND_PARAMETERS) throw new TooManyParametersError(ctx.parameters.length);
     const client = ctx.session.client;
-    const now = performance.now();
-    sentAt.set(ctx, now);
-    connectionOf.get(ctx)?.sent(now);
+    if (ctx instanceof SharedStatementContext) {
+      const now = performance.now();
+      ctx.sentAt = now;
+      ctx.connection.sent(now);
+    }
     const raw =
       ctx.statementName === undefined
         ? await client.query(ctx.sql, ctx.parameters as unknown[])
@@ -141,13 +150,12 @@ export class MultiplexedExecution {
     }
     const started = performance.now();
     connection.batchWrites();
-    const ctx = new QueryContextImpl({ compiledQuery, mode: 'execute', session: connection.session, inTransaction: false, signal: undefined });
-    connectionOf.set(ctx, connection);
+    const ctx = new SharedStatementContext(compiledQuery, connection);
     const chain = this.#deps.chain;
     const work = chain === undefined ? sendShared(ctx) : chain.execute(ctx, sendShared);
     // the connection's count drops when the statement really settles, not when its caller leaves
     const settled = (): void => {
-      const sent = sentAt.get(ctx);
+      const sent = ctx.sentAt;
       // only a statement that reached the server tells how long it kept the connection
       const serviceMs = sent === undefined ? 0 : connection.answered(sent, performance.now());
       if (sent !== undefined && this.#deps.slow.noteShared(compiledQuery.sql, serviceMs)) {
