@@ -41,6 +41,24 @@ async function backendPid(db: Kysely<Db>): Promise<number> {
   return pid;
 }
 
+/**
+ * Holds an exclusive connection (`db.connection()`) until `held` resolves; resolves once it is
+ * held, with the holder's promise (in an object: an async function's returned promise would be
+ * adopted, i.e. awaited).
+ */
+async function holdConnection(db: Kysely<Db>, held: Promise<void>): Promise<{ readonly holder: Promise<void> }> {
+  let holding: () => void = () => undefined;
+  const isHeld = new Promise<void>((resolve) => {
+    holding = resolve;
+  });
+  const holder = db.connection().execute(async () => {
+    holding();
+    await held;
+  });
+  await isHeld;
+  return { holder };
+}
+
 describe('dialect: multiplexed execution, review findings (PostgreSQL)', () => {
   let testDb: TestDatabase;
 
@@ -128,15 +146,7 @@ describe('dialect: multiplexed execution, review findings (PostgreSQL)', () => {
       try {
         const { db } = database;
         await backendPid(db);
-        let holding: () => void = () => undefined;
-        const isHeld = new Promise<void>((resolve) => {
-          holding = resolve;
-        });
-        const holder = db.connection().execute(async () => {
-          holding();
-          await held;
-        });
-        await isHeld;
+        const { holder } = await holdConnection(db, held);
         // runs past its own deadline: its shared connection is retired, and stays borrowed while it runs
         const slow = sql`select pg_sleep(3) as review_slow`.execute(db).then(
           () => undefined,
@@ -238,15 +248,7 @@ describe('dialect: multiplexed execution, review findings (PostgreSQL)', () => {
           );
         }
         await eventually(async () => database.multiplexStats()?.connections === 3);
-        let holding: () => void = () => undefined;
-        const isHeld = new Promise<void>((resolve) => {
-          holding = resolve;
-        });
-        const holder = db.connection().execute(async () => {
-          holding();
-          await held;
-        });
-        await isHeld;
+        const { holder } = await holdConnection(db, held);
         // the pool is full: the doc says the shared connections give way but for one
         const outcome = await db
           .transaction()
