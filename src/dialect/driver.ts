@@ -173,14 +173,18 @@ export class PostgresPoolDriver implements Driver, SharedStatementRunner {
    * by `MultiplexingQueryExecutor` for the statements it routes there; initializes the driver on
    * first use.
    */
-  async executeShared<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    let multiplexed = this.#multiplexed;
-    if (multiplexed === undefined) {
-      if (this.#destroyed) throw new Error('the driver has been destroyed');
-      await this.init();
-      multiplexed = this.#multiplexed;
-      if (multiplexed === undefined) throw new Error('multiplexing is not configured on this driver');
-    }
+  executeShared<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const multiplexed = this.#multiplexed;
+    if (multiplexed === undefined) return this.#initThenExecuteShared<R>(compiledQuery);
+    this.#multiplexedCount += 1;
+    return multiplexed.execution.execute<R>(compiledQuery);
+  }
+
+  async #initThenExecuteShared<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#destroyed) throw new Error('the driver has been destroyed');
+    await this.init();
+    const multiplexed = this.#multiplexed;
+    if (multiplexed === undefined) throw new Error('multiplexing is not configured on this driver');
     this.#multiplexedCount += 1;
     return multiplexed.execution.execute<R>(compiledQuery);
   }

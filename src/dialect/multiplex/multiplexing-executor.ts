@@ -45,6 +45,8 @@ export class MultiplexingQueryExecutor implements QueryExecutor {
   readonly #compiler: QueryCompiler;
   readonly #runner: SharedStatementRunner;
   readonly #sharedConnection: DatabaseConnection;
+  /** The shared connection itself when there is no Kysely plugin: no result to transform, so no executor in between. */
+  readonly #direct: DatabaseConnection | undefined;
 
   /**
    * @param exclusive Kysely's own executor (its connections come through Kysely's runtime driver)
@@ -61,6 +63,7 @@ export class MultiplexingQueryExecutor implements QueryExecutor {
       provideConnection: <T>(consumer: (connection: DatabaseConnection) => Promise<T>): Promise<T> => consumer(sharedConnection),
     };
     this.#shared = new DefaultQueryExecutor(compiler, exclusive.adapter, provider, [...exclusive.plugins]);
+    this.#direct = exclusive.plugins.length === 0 ? sharedConnection : undefined;
   }
 
   get adapter(): DialectAdapter {
@@ -86,7 +89,9 @@ export class MultiplexingQueryExecutor implements QueryExecutor {
   executeQuery<R>(compiledQuery: CompiledQuery<R>, options?: AbortableQueryOptions): Promise<QueryResult<R>> {
     if (options?.signal === undefined && routeOf(compiledQuery) === 'shared') {
       const slow = this.#runner.slowStatements;
-      if (!slow.has(compiledQuery.sql)) return this.#shared.executeQuery(compiledQuery);
+      if (!slow.has(compiledQuery.sql)) {
+        return this.#direct === undefined ? this.#shared.executeQuery(compiledQuery) : this.#direct.executeQuery<R>(compiledQuery);
+      }
       // learned slow: exclusive, timed, so that it comes back to sharing once it is fast again
       this.#runner.countExclusive();
       const started = performance.now();

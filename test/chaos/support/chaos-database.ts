@@ -10,9 +10,11 @@ export function exclusiveActive(database: Pick<Database<unknown>, 'pool' | 'mult
 }
 
 /**
- * `createDatabase` for the chaos suite: as given, or with multiplexing on in the suite's second pass
+ * `createDatabase` for the chaos suite: without multiplexing, or with it in the suite's second pass
  * (`npm run test:chaos` runs it twice), so that every scenario also runs with shared connections.
+ * `options.multiplex` is what that second pass uses (default `true`); the first ignores it.
  */
 export function chaosDatabase<DB>(config: PostgresConfig | PostgresConfigInput, options: CreateDatabaseOptions = {}): Database<DB> {
-  return createDatabase<DB>(config, CHAOS_MULTIPLEX ? { ...options, multiplex: true } : options);
+  const { multiplex, ...rest } = options;
+  return createDatabase<DB>(config, CHAOS_MULTIPLEX ? { ...rest, multiplex: multiplex ?? true } : rest);
 }
