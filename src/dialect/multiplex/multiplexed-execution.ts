@@ -1,4 +1,5 @@
 import type { CompiledQuery, QueryResult } from 'kysely';
+import pg from 'pg';
 import { performance } from 'node:perf_hooks';
 import { AmbiguousOutcomeError } from '../../errors/ambiguous-outcome-error.js';
 import { MAX_BIND_PARAMETERS, TooManyParametersError } from '../../errors/too-many-parameters-error.js';
@@ -173,9 +174,11 @@ export class MultiplexedExecution {
       if (deadline === undefined) return await work;
       return await deadline.race(work, () => this.#abandon(connection, work));
     } catch (error) {
-      if (!deadline?.fired && (isFatalConnectionError(error) || connection.pooled.broken)) {
-        connections.kill(connection, error);
-        markLost(error);
+      if (!deadline?.fired) {
+        // A server's answer to the statement itself (a constraint violation…) is definite even on a
+        // connection that broke right after: only a connection failure leaves the outcome unknown.
+        if (isFatalConnectionError(error) || (connection.pooled.broken && !(error instanceof pg.DatabaseError))) markLost(error);
+        if (isLost(error) || connection.pooled.broken) connections.kill(connection, error);
       }
       logStatementFailure(this.#deps.logger, error, compiledQuery, {
         attempt,
