@@ -14,6 +14,7 @@ import { createMetrics, type DatabaseMetrics } from '../observability/metrics.js
 import { queryTiming } from '../observability/query-timing.js';
 import { statementCache, type StatementCacheOptions } from '../plugins/statement-cache.js';
 import { createPool } from '../pool/create-pool.js';
+import { observeTransactionRetries } from '../resilience/transaction.js';
 import { resolveMultiplexOptions, type MultiplexOptions } from '../dialect/multiplex/multiplex-options.js';
 import { multiplexedKysely } from '../dialect/multiplex/multiplexed-kysely.js';
 import type { MultiplexStats } from '../dialect/multiplex/multiplex-stats.js';
@@ -148,6 +149,9 @@ export function createDatabase<DB>(config?: PostgresConfig | PostgresConfigInput
       multiplexStats = () => multiplexed.driver.multiplexStats();
       if (metrics !== undefined) stops.push(metrics.trackMultiplex(poolName, multiplexStats));
     }
+    // retries of transaction(db, …) reach the metrics and the observer like the dialect's own
+    const onRetry = resilience.observer?.onRetry;
+    if (onRetry !== undefined) observeTransactionRetries(db, (event) => onRetry(event));
     if (health !== false) {
       checker = createHealthChecker({
         ...health,

@@ -156,6 +156,21 @@ function isStalePlan(error: unknown): boolean {
   return routine === 'RevalidateCachedQuery' || (typeof message === 'string' && message.includes('cached plan must not change result type'));
 }
 
+/** Observers of the retries of {@link transaction} on one Kysely instance: `createDatabase` registers its `db`'s (metrics, `observer`). */
+const retryObservers = new WeakMap<object, (event: RetryEvent) => void>();
+
+/**
+ * Makes every retry of {@link transaction} on `db` reach `observer` too (besides the call's own
+ * `onRetry`). `createDatabase` calls it, so that `db_client_retries_total{reason="transaction"}`
+ * and the `observer` option see transaction retries without each call wiring them. Only that
+ * instance: a `db.withPlugin(…)` copy is another object.
+ *
+ * @internal
+ */
+export function observeTransactionRetries(db: object, observer: (event: RetryEvent) => void): void {
+  retryObservers.set(db, observer);
+}
+
 /**
  * Runs `fn` in a database transaction and returns what it resolves to, once the transaction has
  * committed. Built on Kysely's `db.transaction().setIsolationLevel(…).setAccessMode(…).execute(fn)`:
@@ -252,6 +267,14 @@ export async function transaction<DB, T>(db: Kysely<DB>, fn: (trx: Transaction<D
       });
     } catch {
       // a logger that throws must not change the outcome of the transaction
+    }
+    const observer = retryObservers.get(db);
+    if (observer !== undefined) {
+      try {
+        observer(event);
+      } catch {
+        // observers only observe
+      }
     }
     if (plan.onRetry === undefined) return;
     try {

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { createDatabase } from '../../../src/database/create-database.js';
 import { createMetrics } from '../../../src/observability/metrics.js';
+import { transaction } from '../../../src/resilience/transaction.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-database.js';
 import { configOf } from '../dialect/dialect-support.js';
 
@@ -38,6 +39,32 @@ describe('observability: createDatabase wires metrics, query timing, health and 
       await database.close();
     }
     expect(database.health?.running).to.equal(false);
+  });
+
+  it('counts the retries of transaction() on its db, and tells the observer, without wiring at the call', async () => {
+    const seen: string[] = [];
+    const database = createDatabase(configOf(testDb), { poolName: 'trx', health: false, observer: { onRetry: (event) => void seen.push(event.reason) } });
+    try {
+      let calls = 0;
+      const result = await transaction(
+        database.db,
+        async (trx) => {
+          calls += 1;
+          await sql`select 1`.execute(trx);
+          // a serialization failure on the first attempt: the whole transaction runs again
+          if (calls === 1) throw Object.assign(new Error('could not serialize access due to concurrent update'), { code: '40001' });
+          return 'committed';
+        },
+        { retries: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5 } },
+      );
+      expect(result).to.equal('committed');
+      expect(calls).to.equal(2);
+      expect(seen).to.deep.equal(['transaction']);
+      const text = await database.metrics?.registry.metrics();
+      expect(text).to.include('db_client_retries_total{pool="trx",reason="transaction"} 1');
+    } finally {
+      await database.close();
+    }
   });
 
   it('shares a registry between two databases with different pool names, and logs slow queries by component', async () => {
